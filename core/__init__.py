@@ -1,0 +1,3 @@
+"""Steadybot core: everything that works without Streamlit."""
+
+__version__ = "0.1.0"

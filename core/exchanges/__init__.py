@@ -1,0 +1,1 @@
+"""Everything that touches an exchange. The only package that imports ccxt."""
