@@ -86,6 +86,10 @@ class RateLimited(ExchangeTemporaryError):
         self.retry_after = retry_after
 
 
+class OrderStateUnknown(ExchangeTemporaryError):
+    """The order may or may not have reached the exchange; reconciliation will tell."""
+
+
 class ExchangeAuthError(ExchangeError):
     """The exchange refused the API key."""
 
