@@ -1,0 +1,164 @@
+"""One typed Settings object.
+
+Values come from `STEADYBOT_*` environment variables and, under Streamlit, from `st.secrets`
+(passed in by the entry file as a plain mapping, since core never imports streamlit).
+Environment variables win over secrets.toml. In development, missing secrets are generated once
+into `<data dir>/local-secrets.json` (mode 0600); in production a missing or placeholder secret
+stops start-up with one line naming the variable to set.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets as pysecrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigError
+
+ENV_PREFIX = "STEADYBOT_"
+LOCAL_SECRETS_FILE = "local-secrets.json"
+PLACEHOLDERS = {"", "change-me", "changeme", "replace-me", "secret", "xxx", "todo", "<set-me>"}
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with defaults that work on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./data")
+    database_url: str = ""  # empty: SQLite file in the data dir
+    cookie_key: SecretStr = SecretStr("")
+    cookie_name: str = "steadybot_auth"
+    cookie_expiry_days: float = Field(default=7.0, gt=0, le=365)
+    master_keys: SecretStr = SecretStr("")  # comma-separated Fernet keys, first is primary
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    lockout_attempts: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: float = Field(default=15.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=100)
+    queue_url: str = ""  # empty: SqliteHuey file in the data dir
+    worker: Literal["embedded", "external", "off"] = "embedded"
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    demo: bool | None = None  # None: on in development, off in production
+    exchange_api_url: str = ""  # test/fake exchange override for ccxt urls['api']
+    exchange_timeout_ms: int = Field(default=10_000, ge=100, le=120_000)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def demo_enabled(self) -> bool:
+        return (not self.is_production) if self.demo is None else self.demo
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'steadybot.db').resolve()}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def master_key_list(self) -> list[str]:
+        raw = self.master_keys.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redaction filter."""
+        values = [self.cookie_key.get_secret_value(), *self.master_key_list()]
+        return [v for v in values if len(v) >= 8]
+
+
+def _from_secrets(secrets: Mapping | None) -> dict[str, object]:
+    """Settings values from a secrets.toml mapping; env vars override them."""
+    if not secrets:
+        return {}
+    flat: dict[str, object] = {}
+    section = secrets.get("steadybot")
+    items = list(secrets.items()) + (list(section.items()) if isinstance(section, Mapping) else [])
+    for key, value in items:
+        if isinstance(value, Mapping):
+            continue
+        name = key.lower().removeprefix(ENV_PREFIX.lower())
+        if name in Settings.model_fields and f"{ENV_PREFIX}{name.upper()}" not in os.environ:
+            flat[name] = value
+    return flat
+
+
+def load_settings(secrets: Mapping | None = None) -> Settings:
+    """Build Settings from env (+ secrets), then make sure every secret is present."""
+    try:
+        settings = Settings(**_from_secrets(secrets))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"Invalid setting {ENV_PREFIX}{field.upper()}: {first['msg']}.") from None
+    return ensure_secrets(settings)
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    missing = [
+        name
+        for name in ("cookie_key", "master_keys")
+        if getattr(settings, name).get_secret_value().strip().lower() in PLACEHOLDERS
+    ]
+    if not missing:
+        _check_secret_strength(settings)
+        return settings
+    if settings.is_production:
+        name = f"{ENV_PREFIX}{missing[0].upper()}"
+        raise ConfigError(
+            f"{name} is not set (or is a placeholder): set it in the environment or in "
+            ".streamlit/secrets.toml before starting in production."
+        )
+    local = _local_secrets(settings.data_dir)
+    updates = {name: SecretStr(local[name]) for name in missing}
+    return settings.model_copy(update=updates)
+
+
+def _check_secret_strength(settings: Settings) -> None:
+    if len(settings.cookie_key.get_secret_value()) < 32:
+        raise ConfigError(f"{ENV_PREFIX}COOKIE_KEY must be at least 32 characters long.")
+
+
+def _local_secrets(data_dir: Path) -> dict[str, str]:
+    """Read, or create once (atomically, mode 0600), the development secrets file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / LOCAL_SECRETS_FILE
+    if not path.exists():
+        fresh = {
+            "cookie_key": pysecrets.token_urlsafe(48),
+            "master_keys": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        }
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(fresh, fh)
+        try:
+            os.link(tmp, path)  # atomic and refuses to overwrite: first process wins
+        except FileExistsError:
+            pass  # another process created it first; use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    try:
+        data = json.loads(path.read_text())
+        return {"cookie_key": str(data["cookie_key"]), "master_keys": str(data["master_keys"])}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"{path} is unreadable ({type(exc).__name__}); restore it or set "
+            f"{ENV_PREFIX}COOKIE_KEY and {ENV_PREFIX}MASTER_KEYS."
+        ) from None

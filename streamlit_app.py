@@ -1,0 +1,30 @@
+"""Steadybot entry point: settings, logging, sign-in gate, navigation, error boundary.
+
+Run with `streamlit run streamlit_app.py`. Pages are registered here, in one place.
+"""
+
+import streamlit as st
+
+from ui import auth, boot
+from ui.boundary import guard
+
+st.set_page_config(page_title="Steadybot", page_icon=":material/smart_toy:", layout="wide")
+
+rt = boot.runtime()
+user = auth.gate(rt)
+
+pages = {
+    "Trading": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    ],
+    "You": [
+        st.Page("pages/account.py", title="Account settings", icon=":material/person:"),
+    ],
+}
+if user.role == "admin":
+    pages["Administration"] = [
+        st.Page("pages/admin_users.py", title="Users", icon=":material/group:"),
+        st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
+    ]
+
+guard(st.navigation(pages).run)
