@@ -1,0 +1,129 @@
+"""Shared fixtures: a fresh data dir and SQLite database per test, and the real PostgreSQL /
+Redis servers where present (skipped with a reason on a laptop without them, failing instead
+when STEADYBOT_REQUIRE_SERVICES=1, as in CI)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from core.config import Settings
+from core.runtime import Runtime, start
+
+PG_ADMIN_URL = os.environ.get("STEADYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("STEADYBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_COOKIE_KEY = "test-cookie-key-0123456789abcdef0123456789"
+TEST_MASTER_KEY = "bXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmc="  # Fernet: 32 bytes b64
+
+
+def services_required() -> bool:
+    return os.environ.get("STEADYBOT_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_service(name: str, host: str, port: int) -> None:
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if services_required():
+        pytest.fail(f"{message} and STEADYBOT_REQUIRE_SERVICES=1")
+    pytest.skip(f"{message} (start it to run this test)")
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    values = {
+        "env": "development",
+        "data_dir": data_dir,
+        "cookie_key": SecretStr(TEST_COOKIE_KEY),
+        "master_keys": SecretStr(TEST_MASTER_KEY),
+        "demo": False,
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's STEADYBOT_* variables or writes to ./data."""
+    for key in list(os.environ):
+        if key.startswith("STEADYBOT_") and key not in (
+            "STEADYBOT_REQUIRE_SERVICES",
+            "STEADYBOT_TEST_PG_URL",
+            "STEADYBOT_TEST_REDIS_URL",
+        ):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("STEADYBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("STEADYBOT_COOKIE_KEY", TEST_COOKIE_KEY)
+    monkeypatch.setenv("STEADYBOT_MASTER_KEYS", TEST_MASTER_KEY)
+    monkeypatch.setenv("STEADYBOT_DEMO", "0")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return make_settings(data_dir)
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    """A migrated SQLite database in a fresh data dir."""
+    runtime = start("test", settings=settings)
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    need_service("PostgreSQL", "127.0.0.1", 5432)
+    import psycopg
+
+    name = f"sbtest_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin.rsplit("/", 1)[0] + f"/{name}"
+    from core.db import dispose_engines
+
+    dispose_engines()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_rt(pg_url: str, data_dir: Path) -> Iterator[Runtime]:
+    runtime = start("test", settings=make_settings(data_dir, database_url=pg_url))
+    yield runtime
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The real Redis (test database 15, flushed before and after)."""
+    need_service("Redis", "127.0.0.1", 6379)
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
