@@ -6,6 +6,8 @@ Exit codes: 0 ok, 1 unhealthy / failed, 2 bad input (nothing written).
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -148,14 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", default="")
     create.add_argument("--admin", action="store_true", help="give the admin role")
-    for extend in EXTENSIONS:
-        extend(sub)
+    for name in FEATURE_COMMANDS:
+        importlib.import_module(name).add_commands(sub)
     return parser
 
 
-# Other modules add their commands here (see core/cli_*.py); kept as a list so this file
-# stays small and each feature owns its commands.
-EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+# Each feature owns its commands in its own module: `add_commands(sub)` adds parsers and
+# registers handlers with `@command(...)`. Listed here so this file stays small.
+FEATURE_COMMANDS = ("core.cli_market", "core.cli_vault", "core.cli_backtest")
+FEATURE_COMMANDS = tuple(n for n in FEATURE_COMMANDS if importlib.util.find_spec(n) is not None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
