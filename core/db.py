@@ -116,11 +116,9 @@ def read_session(engine: Engine) -> Iterator[Session]:
     bind = engine
     if engine.dialect.name == "sqlite":
         bind = engine.execution_options(**{_SQLITE_BEGIN: "DEFERRED"})
+    # Closing (not rolling back) ends the transaction and keeps loaded objects usable.
     with Session(bind, expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 def journal_mode(engine: Engine) -> str | None:

@@ -45,10 +45,18 @@ def _authenticator(rt: Runtime, credentials: dict) -> stauth.Authenticate:
 
 
 def gate(rt: Runtime) -> User:
-    """Return the signed-in user, or render the sign-in / register screen and stop."""
+    """Return the signed-in user, or render the sign-in / register screen and stop.
+
+    The log-out button is rendered before the login widget when the session was already
+    signed in: both touch the cookie component, which may render only once per run.
+    """
     with rt.read() as session:
         credentials = users.credentials(session)
     authenticator = _authenticator(rt, credentials)
+    who = st.sidebar.container()
+    was_signed_in = bool(st.session_state.get("authentication_status"))
+    if was_signed_in:
+        _logout_button(authenticator)
     box = st.empty()
     with box.container():
         _login_form(rt, authenticator, credentials)
@@ -56,15 +64,23 @@ def gate(rt: Runtime) -> User:
         user = _checked_user(rt, authenticator)
         if user is not None:
             box.empty()
-            _sidebar(authenticator, user)
-            if st.session_state.get("authentication_status"):
-                return user
-            st.success("You are signed out.")
-            with box.container():
-                _login_form(rt, authenticator, credentials)
+            who.caption(f"Signed in as **{user.name}** ({user.role})")
+            if not was_signed_in:
+                _logout_button(authenticator)
+            return user
     _landing(rt)
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises
+
+
+def _logout_button(authenticator: stauth.Authenticate) -> None:
+    def on_logout(info: dict) -> None:
+        st.session_state.pop(USER_KEY, None)
+        log.info("user %s signed out", info.get("username"))
+
+    authenticator.logout("Log out", "sidebar", key="sign_out_button", callback=on_logout)
+    if not st.session_state.get("authentication_status"):
+        st.success("You are signed out.")
 
 
 def _login_form(rt: Runtime, authenticator: stauth.Authenticate, credentials: dict) -> None:
@@ -114,17 +130,6 @@ def _checked_user(rt: Runtime, authenticator: stauth.Authenticate) -> User | Non
         return None
     st.session_state[USER_KEY] = user.id
     return user
-
-
-def _sidebar(authenticator: stauth.Authenticate, user: User) -> None:
-    with st.sidebar:
-        st.caption(f"Signed in as **{user.name}** ({user.role})")
-
-    def on_logout(_info: dict) -> None:
-        st.session_state.pop(USER_KEY, None)
-        log.info("user %s signed out", user.username)
-
-    authenticator.logout("Log out", "sidebar", key="logout", callback=on_logout)
 
 
 def _landing(rt: Runtime) -> None:

@@ -18,7 +18,7 @@ def _secrets() -> dict:
 
 
 @st.cache_resource(show_spinner=False)
-def _runtime_for(_env_key: tuple) -> Runtime:
+def _runtime_for(env_key: tuple) -> Runtime:  # env_key: part of the cache key
     return start("web", secrets=_secrets())
 
 

@@ -1,0 +1,9 @@
+"""A minimal app around the real sign-in gate, for AppTest (see STACK_NOTES on pages/)."""
+
+import streamlit as st
+
+from ui import auth, boot
+
+rt = boot.runtime()
+user = auth.gate(rt)
+st.markdown(f"HOME {user.username} {user.role}")

@@ -1,0 +1,62 @@
+"""AppTest helpers: find widgets by label, sign people in, run single pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+GATE_APP = str(ROOT / "tests" / "apps" / "gate_app.py")
+PAGE_APP = str(ROOT / "tests" / "apps" / "page_app.py")
+
+
+def gate_app() -> AppTest:
+    return AppTest.from_file(GATE_APP, default_timeout=60).run()
+
+
+def page(name: str, user_id: int | None) -> AppTest:
+    """One page file inside the error boundary, with a signed-in session (see STACK_NOTES
+    on AppTest and pages/)."""
+    at = AppTest.from_file(PAGE_APP, default_timeout=60)
+    at.session_state["test_page"] = name
+    if user_id is not None:
+        at.session_state["steadybot_user_id"] = user_id
+    return at.run()
+
+
+def text_input(at: AppTest, label: str):
+    return next(t for t in at.text_input if t.label == label)
+
+
+def button(at: AppTest, label: str):
+    for b in at.button:
+        if b.label == label:
+            return b
+    for b in at.sidebar.button:
+        if b.label == label:
+            return b
+    raise AssertionError(f"no button {label!r}; have {[b.label for b in at.button]}")
+
+
+def register(at: AppTest, username: str, password: str, email: str | None = None) -> AppTest:
+    text_input(at, "New username").input(username)
+    text_input(at, "Email").input(email or f"{username}@example.com")
+    text_input(at, "Display name").input(username.title())
+    text_input(at, "New password").input(password)
+    text_input(at, "Repeat password").input(password)
+    return button(at, "Create account").click().run()
+
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    text_input(at, "Username").input(username)
+    text_input(at, "Password").input(password)
+    return button(at, "Sign in").click().run()
+
+
+def messages(at: AppTest) -> dict[str, list[str]]:
+    return {
+        "error": [e.value for e in at.error],
+        "success": [e.value for e in at.success],
+        "markdown": [m.value for m in at.markdown],
+    }

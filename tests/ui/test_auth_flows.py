@@ -1,0 +1,147 @@
+"""Sign-in flows through the real gate (streamlit-authenticator over the database)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from core import db, users
+from core.models import User
+from tests.ui.helpers import gate_app, messages, page, register, sign_in
+
+PASSWORD = "Correct-Horse-9"
+
+
+def _engine(settings):
+    return db.get_engine(settings.resolved_database_url)
+
+
+@pytest.fixture
+def settings():
+    from core.config import load_settings
+
+    return load_settings()
+
+
+def _user(settings, username: str) -> User:
+    with Session(_engine(settings)) as session:
+        return users.get_by_username(session, username=username)
+
+
+def test_first_registered_user_becomes_admin(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    assert any("admin" in s for s in messages(at)["success"])
+    at = register(at, "bob", PASSWORD)
+    assert _user(settings, "alice").role == "admin"
+    assert _user(settings, "bob").role == "trader"
+
+
+def test_sign_in_shows_the_app(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    at = sign_in(at, "alice", PASSWORD)
+    assert "HOME alice admin" in messages(at)["markdown"]
+    assert _user(settings, "alice").last_login_at is not None
+
+
+def test_wrong_password_is_refused_and_counted(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    at = sign_in(at, "alice", "Wrong-Password-1")
+    assert "Wrong username or password." in messages(at)["error"]
+    assert not any(m.startswith("HOME") for m in messages(at)["markdown"])
+    assert _user(settings, "alice").failed_logins == 1
+
+
+def test_five_wrong_passwords_lock_the_account_even_with_the_right_one(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    for _ in range(5):
+        at = sign_in(at, "alice", "Wrong-Password-1")
+    assert _user(settings, "alice").locked_until is not None
+    fresh = sign_in(gate_app(), "alice", PASSWORD)  # a new session, e.g. another browser
+    errors = messages(fresh)["error"]
+    assert any("locked" in e for e in errors)
+    assert not any(m.startswith("HOME") for m in messages(fresh)["markdown"])
+
+
+def test_admin_unlock_lets_the_user_back_in(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    at = register(at, "bob", PASSWORD)
+    for _ in range(5):
+        at = sign_in(at, "bob", "Wrong-Password-1")
+    with db.session_scope(_engine(settings)) as session:
+        admin = users.get_by_username(session, username="alice")
+        bob = users.get_by_username(session, username="bob")
+        users.unlock(session, admin=admin, user_id=bob.id)
+    at = sign_in(gate_app(), "bob", PASSWORD)
+    assert "HOME bob trader" in messages(at)["markdown"]
+
+
+def test_disabled_user_cannot_sign_in(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    at = register(at, "bob", PASSWORD)
+    with db.session_scope(_engine(settings)) as session:
+        admin = users.get_by_username(session, username="alice")
+        bob = users.get_by_username(session, username="bob")
+        users.set_active(session, admin=admin, user_id=bob.id, active=False)
+    at = sign_in(gate_app(), "bob", PASSWORD)
+    assert not any(m.startswith("HOME") for m in messages(at)["markdown"])
+    assert messages(at)["error"]
+
+
+def test_user_disabled_while_signed_in_is_signed_out(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    at = register(at, "bob", PASSWORD)
+    at = sign_in(at, "bob", PASSWORD)
+    assert "HOME bob trader" in messages(at)["markdown"]
+    bob_id = _user(settings, "bob").id
+    with db.session_scope(_engine(settings)) as session:
+        admin = users.get_by_username(session, username="alice")
+        users.set_active(session, admin=admin, user_id=bob_id, active=False)
+    at.run()
+    assert not any(m.startswith("HOME") for m in messages(at)["markdown"])
+    assert any("disabled" in e for e in messages(at)["error"])
+
+
+def test_log_out_returns_to_the_sign_in_form(settings):
+    at = sign_in(register(gate_app(), "alice", PASSWORD), "alice", PASSWORD)
+    at.sidebar.button[0].click().run()
+    assert not any(m.startswith("HOME") for m in messages(at)["markdown"])
+    assert any(t.label == "Password" for t in at.text_input)
+    assert at.session_state["authentication_status"] is None
+
+
+def test_closed_registration_refuses_new_accounts(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    with db.session_scope(_engine(settings)) as session:
+        admin = users.get_by_username(session, username="alice")
+        users.set_registration_open(session, admin=admin, is_open=False)
+    at = gate_app()
+    assert not any(t.label == "New username" for t in at.text_input)
+    assert _user(settings, "bob") is None
+
+
+def test_trader_is_refused_on_the_system_page(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    register(at, "bob", PASSWORD)
+    result = page("system.py", _user(settings, "bob").id)
+    assert "This page is for administrators." in messages(result)["error"]
+    assert not result.metric
+
+
+def test_admin_sees_the_system_page(settings):
+    register(gate_app(), "alice", PASSWORD)
+    result = page("system.py", _user(settings, "alice").id)
+    assert not result.exception
+    assert any(m.label == "Journal mode" and m.value == "wal" for m in result.metric)
+
+
+def test_change_password_page(settings):
+    register(gate_app(), "alice", PASSWORD)
+    at = page("account.py", _user(settings, "alice").id)
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input(PASSWORD)
+    fields["New password"].input("Another-Pass-7")
+    fields["Repeat new password"].input("Another-Pass-7")
+    at.button[0].click().run()
+    assert any("Password changed" in s for s in messages(at)["success"])
+    at = sign_in(gate_app(), "alice", "Another-Pass-7")
+    assert "HOME alice admin" in messages(at)["markdown"]
