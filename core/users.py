@@ -171,6 +171,7 @@ def authenticate(
         raise (AccountDisabled if not user.is_active else AccountLocked)(reason)
     if user is None or not check_password_hash(password, user.password_hash):
         record_failed_login(session, username=username, policy=policy, now=now)
+        session.commit()  # the count must survive the rollback our exception will cause
         raise InvalidCredentials()
     record_login(session, user=user, now=now)
     return user
