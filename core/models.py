@@ -113,3 +113,123 @@ class Candle(SQLModel, table=True):
     low: float
     close: float
     volume: float
+
+
+class Bot(SQLModel, table=True):
+    """A user's trading bot: market, strategy, sizing, risk limits and lifecycle status."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    account_id: int = Field(foreign_key="exchangeaccount.id", index=True)
+    name: str = Field(max_length=64)
+    symbol: str = Field(max_length=32)
+    timeframe: str = Field(max_length=4)
+    strategy: str = Field(max_length=32)
+    params: str = Field(default="{}", max_length=4000)  # JSON, validated by the strategy
+    order_size_type: str = Field(default="quote", max_length=8)  # quote | pct
+    order_size: float = 100.0
+    take_profit_pct: float | None = None
+    stop_loss_pct: float | None = None
+    trailing_stop_pct: float | None = None
+    max_open_positions: int = 1
+    max_drawdown_pct: float | None = None
+    cooldown_minutes: int = 0
+    # stopped | running | paused | error | archived (see core.bots for the transitions)
+    status: str = Field(default="stopped", max_length=16, index=True)
+    status_reason: str = Field(default="", max_length=500)
+    state: str = Field(default="{}", max_length=20000)  # rules state between ticks (JSON)
+    consecutive_failures: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    last_tick_at: datetime | None = None
+    last_candle_ts: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class Tick(SQLModel, table=True):
+    """One scheduled bot step for one closed candle; unique, so it never runs twice."""
+
+    __table_args__ = (UniqueConstraint("bot_id", "candle_ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    candle_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(default="queued", max_length=12, index=True)  # queued|running|done|failed
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    error: str = Field(default="", max_length=500)
+
+
+class BotOrder(SQLModel, table=True):
+    """The platform's record of an order, committed as pending_submit before it is sent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    account_id: int = Field(foreign_key="exchangeaccount.id", index=True)
+    client_order_id: str = Field(max_length=64, unique=True)
+    candle_ts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    seq: int = 0
+    symbol: str = Field(max_length=32)
+    side: str = Field(max_length=4)
+    type: str = Field(default="market", max_length=8)
+    amount: float
+    price: float | None = None
+    # pending_submit | open | closed | canceled | rejected | never_placed
+    status: str = Field(default="pending_submit", max_length=16, index=True)
+    purpose: str = Field(default="entry", max_length=16)  # entry|exit|take_profit|stop_loss|...
+    exchange_order_id: str | None = Field(default=None, max_length=64)
+    filled: float = 0.0
+    average: float | None = None
+    cost: float = 0.0
+    fee: float = 0.0
+    fee_currency: str = Field(default="", max_length=16)
+    error: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Trade(SQLModel, table=True):
+    """A position lot: opened by a filled entry, closed by a filled exit, with realised PnL."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    symbol: str = Field(max_length=32)
+    status: str = Field(default="open", max_length=8, index=True)  # open | closed
+    amount: float
+    entry_ts: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    entry_price: float
+    entry_fee: float = 0.0
+    exit_ts: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    exit_price: float | None = None
+    exit_fee: float = 0.0
+    exit_reason: str = Field(default="", max_length=16)
+    pnl: float | None = None  # realised, after both fees
+    entry_order_id: int | None = Field(default=None, foreign_key="botorder.id")
+    exit_order_id: int | None = Field(default=None, foreign_key="botorder.id")
+
+
+class BotEvent(SQLModel, table=True):
+    """A bot's event log: signals, orders, fills, errors and state changes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
+    ts: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=16)  # signal | order | fill | error | state | notify
+    message: str = Field(max_length=1000)
+    data: str = Field(default="", max_length=4000)  # JSON details
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """One row per worker process, refreshed every few seconds."""
+
+    worker_id: str = Field(primary_key=True, max_length=80)  # host:pid:start
+    host: str = Field(max_length=64)
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow)
+    last_beat: datetime = Field(default_factory=utcnow, index=True)
+    version: str = Field(max_length=32)
+    mode: str = Field(default="external", max_length=12)  # embedded | external
+    queue_depth: int | None = None
