@@ -1,0 +1,1 @@
+"""The Huey worker: queue, tasks and consumers (thin shells over core)."""
