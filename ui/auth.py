@@ -62,15 +62,28 @@ def gate(rt: Runtime) -> User:
         _login_form(rt, authenticator, credentials)
     if st.session_state.get("authentication_status"):
         user = _checked_user(rt, authenticator)
+        if user is not None and not was_signed_in:
+            # Signed in by this very run: the cookie component inside the form's container
+            # still has to run in the browser. Keep it, then reload the app a moment later.
+            st.success(f"Signed in as {user.name}. Loading your dashboard…")
+            _rerun_shortly()
+            st.stop()
         if user is not None:
             box.empty()
             who.caption(f"Signed in as **{user.name}** ({user.role})")
-            if not was_signed_in:
-                _logout_button(authenticator)
             return user
     _landing(rt)
     st.stop()
     raise RuntimeError("unreachable")  # st.stop() raises
+
+
+@st.fragment(run_every=1.0)
+def _rerun_shortly() -> None:
+    # First call arms it (in the sign-in run); the timed rerun a second later reloads the app.
+    if st.session_state.get("_steadybot_reload_armed"):
+        st.session_state["_steadybot_reload_armed"] = False
+        st.rerun(scope="app")
+    st.session_state["_steadybot_reload_armed"] = True
 
 
 def _logout_button(authenticator: stauth.Authenticate) -> None:

@@ -51,7 +51,9 @@ def register(at: AppTest, username: str, password: str, email: str | None = None
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     text_input(at, "Username").input(username)
     text_input(at, "Password").input(password)
-    return button(at, "Sign in").click().run()
+    at = button(at, "Sign in").click().run()
+    # A successful sign-in reloads the app a second later (after the cookie is stored).
+    return at.run() if any("Loading your dashboard" in s.value for s in at.success) else at
 
 
 def messages(at: AppTest) -> dict[str, list[str]]:

@@ -1,0 +1,44 @@
+"""A person registers, signs in, reloads (still signed in via the cookie) and signs out."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PASSWORD = "Correct-Horse-9"
+
+
+def test_register_sign_in_reload_sign_out(app_server, browser_page):
+    page = browser_page
+    page.goto(app_server["url"])
+    page.get_by_text("the first account you create becomes the admin").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "01-welcome.png"), full_page=True)
+
+    page.get_by_label("New username").fill("alice")
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_label("Display name").fill("Alice")
+    page.get_by_label("New password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_text("Account 'alice' created (admin)").wait_for()
+
+    page.get_by_label("Username", exact=True).fill("alice")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Welcome back, Alice").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "02-overview.png"), full_page=True)
+
+    page.wait_for_timeout(1500)  # let the cookie component store the re-auth cookie
+    page.reload()
+    page.get_by_text("Welcome back, Alice").wait_for()
+    assert page.get_by_role("button", name="Sign in").count() == 0
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_text("You are signed out.").wait_for()
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "03-signed-out.png"), full_page=True)
+    page.reload()
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert page.get_by_text("Welcome back, Alice").count() == 0
