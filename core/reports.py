@@ -1,0 +1,230 @@
+"""Read models for the dashboard: aggregated, indexed queries (no per-row queries, no whole
+tables loaded into pandas). Every function is scoped to one owner."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from core.models import Bot, Candle, ExchangeAccount, Trade, User, utcnow
+
+MS = 1000
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * MS)
+
+
+def _owned_bot_ids(owner: User):
+    return select(Bot.id).where(Bot.owner_id == owner.id)
+
+
+def pnl_summary(session: Session, *, owner: User, now: datetime | None = None) -> dict:
+    """Realised PnL today / 7 days / all time, fees, closed trades and win rate."""
+    now = now or utcnow()
+    day = _ms(now.replace(hour=0, minute=0, second=0, microsecond=0))
+    week = _ms(now - timedelta(days=7))
+    closed = (Trade.status == "closed") & col(Trade.bot_id).in_(_owned_bot_ids(owner))
+    row = session.exec(
+        select(
+            func.coalesce(func.sum(case((col(Trade.exit_ts) >= day, Trade.pnl), else_=0.0)), 0.0),
+            func.coalesce(func.sum(case((col(Trade.exit_ts) >= week, Trade.pnl), else_=0.0)), 0.0),
+            func.coalesce(func.sum(Trade.pnl), 0.0),
+            func.coalesce(func.sum(Trade.entry_fee + Trade.exit_fee), 0.0),
+            func.count(),
+            func.coalesce(func.sum(case((col(Trade.pnl) > 0, 1), else_=0)), 0),
+        ).where(closed)
+    ).one()
+    today, seven, total, fees, count, wins = row
+    return {
+        "pnl_today": float(today),
+        "pnl_7d": float(seven),
+        "pnl_all": float(total),
+        "fees": float(fees),
+        "closed_trades": int(count),
+        "win_rate_pct": (100.0 * wins / count) if count else None,
+    }
+
+
+def last_prices(session: Session, *, markets: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Last cached close per (exchange, symbol), any timeframe's newest candle."""
+    prices: dict[tuple[str, str], float] = {}
+    for exchange, symbol in markets:
+        row = session.exec(
+            select(Candle.close)
+            .where(Candle.exchange == exchange, Candle.symbol == symbol, Candle.timeframe == "1m")
+            .order_by(col(Candle.ts).desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            row = session.exec(
+                select(Candle.close)
+                .where(Candle.exchange == exchange, Candle.symbol == symbol)
+                .order_by(col(Candle.ts).desc())
+                .limit(1)
+            ).first()
+        if row is not None:
+            prices[(exchange, symbol)] = float(row)
+    return prices
+
+
+def open_positions(session: Session, *, owner: User) -> list[dict]:
+    """Open lots with unrealised PnL at the last cached price (entry fee included)."""
+    rows = session.exec(
+        select(Trade, Bot.name, ExchangeAccount.exchange_id)
+        .join(Bot, Bot.id == Trade.bot_id)
+        .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id)
+        .where(Bot.owner_id == owner.id, Trade.status == "open")
+        .order_by(col(Trade.entry_ts))
+    ).all()
+    prices = last_prices(session, markets={(ex, t.symbol) for t, _n, ex in rows})
+    result = []
+    for trade, bot_name, exchange in rows:
+        price = prices.get((exchange, trade.symbol))
+        unrealised = None
+        if price is not None:
+            unrealised = (price - trade.entry_price) * trade.amount - trade.entry_fee
+        result.append(
+            {
+                "bot_id": trade.bot_id,
+                "bot": bot_name,
+                "symbol": trade.symbol,
+                "amount": trade.amount,
+                "entry_price": trade.entry_price,
+                "entry_ts": trade.entry_ts,
+                "last_price": price,
+                "unrealised_pnl": unrealised,
+            }
+        )
+    return result
+
+
+def bot_cards(session: Session, *, owner: User) -> list[dict]:
+    """One row per (non-archived) bot with realised PnL and open lots, in one query."""
+    realised = func.coalesce(func.sum(case((Trade.status == "closed", Trade.pnl), else_=0.0)), 0.0)
+    open_lots = func.coalesce(func.sum(case((Trade.status == "open", 1), else_=0)), 0)
+    rows = session.exec(
+        select(Bot, realised, open_lots, func.count(col(Trade.id)))
+        .join(Trade, Trade.bot_id == Bot.id, isouter=True)
+        .where(Bot.owner_id == owner.id, Bot.status != "archived")
+        .group_by(col(Bot.id))
+        .order_by(col(Bot.id))
+    ).all()
+    return [
+        {"bot": bot, "realised_pnl": float(pnl), "open_lots": int(lots), "trades": int(n)}
+        for bot, pnl, lots, n in rows
+    ]
+
+
+def pnl_curve(
+    session: Session, *, owner: User, bot_id: int | None = None, bucket_ms: int = 3_600_000
+) -> list[tuple[int, float]]:
+    """Cumulative realised PnL per time bucket (hourly by default), aggregated in SQL."""
+    bucket = (col(Trade.exit_ts) // bucket_ms) * bucket_ms
+    query = (
+        select(bucket.label("b"), func.sum(Trade.pnl))
+        .where(Trade.status == "closed", col(Trade.bot_id).in_(_owned_bot_ids(owner)))
+        .group_by("b")
+        .order_by("b")
+    )
+    if bot_id is not None:
+        query = query.where(Trade.bot_id == bot_id)
+    total, curve = 0.0, []
+    for ts, pnl in session.exec(query).all():
+        total += float(pnl or 0.0)
+        curve.append((int(ts), total))
+    return curve
+
+
+@dataclass
+class TradeFilter:
+    bot_id: int | None = None
+    symbol: str | None = None
+    outcome: str | None = None  # win | loss | open
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+
+def trades(
+    session: Session, *, owner: User, flt: TradeFilter, limit: int = 500, offset: int = 0
+) -> tuple[list[dict], dict]:
+    """Filtered trades (newest first, paged) and the totals over the whole filter."""
+    where = [Bot.owner_id == owner.id]
+    if flt.bot_id is not None:
+        where.append(Trade.bot_id == flt.bot_id)
+    if flt.symbol:
+        where.append(Trade.symbol == flt.symbol)
+    if flt.outcome == "win":
+        where += [Trade.status == "closed", col(Trade.pnl) > 0]
+    elif flt.outcome == "loss":
+        where += [Trade.status == "closed", col(Trade.pnl) <= 0]
+    elif flt.outcome == "open":
+        where.append(Trade.status == "open")
+    if flt.since_ms is not None:
+        where.append(col(Trade.entry_ts) >= flt.since_ms)
+    if flt.until_ms is not None:
+        where.append(col(Trade.entry_ts) < flt.until_ms)
+    rows = session.exec(
+        select(Trade, Bot.name)
+        .join(Bot, Bot.id == Trade.bot_id)
+        .where(*where)
+        .order_by(col(Trade.entry_ts).desc(), col(Trade.id).desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    count, pnl, fees, wins = session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Trade.pnl), 0.0),
+            func.coalesce(func.sum(Trade.entry_fee + Trade.exit_fee), 0.0),
+            func.coalesce(func.sum(case((col(Trade.pnl) > 0, 1), else_=0)), 0),
+        )
+        .join(Bot, Bot.id == Trade.bot_id)
+        .where(*where)
+    ).one()
+    items = [
+        {
+            "id": t.id,
+            "bot": name,
+            "symbol": t.symbol,
+            "status": t.status,
+            "amount": t.amount,
+            "entry_ts": t.entry_ts,
+            "entry_price": t.entry_price,
+            "exit_ts": t.exit_ts,
+            "exit_price": t.exit_price,
+            "exit_reason": t.exit_reason,
+            "fees": t.entry_fee + t.exit_fee,
+            "pnl": t.pnl,
+        }
+        for t, name in rows
+    ]
+    totals = {"trades": int(count), "pnl": float(pnl), "fees": float(fees), "wins": int(wins)}
+    return items, totals
+
+
+def trades_csv(items: list[dict]) -> str:
+    buffer = io.StringIO()
+    fields = [
+        "id",
+        "bot",
+        "symbol",
+        "status",
+        "amount",
+        "entry_ts",
+        "entry_price",
+        "exit_ts",
+        "exit_price",
+        "exit_reason",
+        "fees",
+        "pnl",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(items)
+    return buffer.getvalue()

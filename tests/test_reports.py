@@ -1,0 +1,175 @@
+"""Dashboard read models: totals, open positions, cards, curve and filters, per owner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core import reports
+from core.models import Bot, Candle, ExchangeAccount, Trade, User
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+MS = 1000
+
+
+def _ms(dt):
+    return int(dt.timestamp() * MS)
+
+
+@pytest.fixture
+def world(rt):
+    """Two users; alice has two bots with closed and open trades, bob has one trade."""
+    with rt.session() as s:
+        alice = User(username="alice", email="a@x.io", name="A", password_hash="x", role="admin")
+        bob = User(username="bob", email="b@x.io", name="B", password_hash="x")
+        s.add_all([alice, bob])
+        s.flush()
+        acc_a = ExchangeAccount(owner_id=alice.id, label="paper", exchange_id="sim", kind="paper")
+        acc_b = ExchangeAccount(owner_id=bob.id, label="paper", exchange_id="sim", kind="paper")
+        s.add_all([acc_a, acc_b])
+        s.flush()
+        bots = [
+            Bot(
+                owner_id=alice.id,
+                account_id=acc_a.id,
+                name="one",
+                symbol="BTC/USDT",
+                timeframe="1m",
+                strategy="sma_cross",
+                status="running",
+            ),
+            Bot(
+                owner_id=alice.id,
+                account_id=acc_a.id,
+                name="two",
+                symbol="ETH/USDT",
+                timeframe="1m",
+                strategy="rsi",
+                status="stopped",
+            ),
+            Bot(
+                owner_id=bob.id,
+                account_id=acc_b.id,
+                name="bobs",
+                symbol="BTC/USDT",
+                timeframe="1m",
+                strategy="sma_cross",
+                status="running",
+            ),
+        ]
+        s.add_all(bots)
+        s.flush()
+        one, two, bobs = bots
+
+        def closed(bot, days_ago, pnl):
+            t = _ms(NOW - timedelta(days=days_ago))
+            return Trade(
+                bot_id=bot.id,
+                symbol=bot.symbol,
+                status="closed",
+                amount=1.0,
+                entry_ts=t - 60_000,
+                entry_price=100.0,
+                entry_fee=0.1,
+                exit_ts=t,
+                exit_price=100 + pnl,
+                exit_fee=0.1,
+                exit_reason="signal",
+                pnl=pnl,
+            )
+
+        s.add_all(
+            [
+                closed(one, 0, 10.0),  # today
+                closed(one, 3, -4.0),  # this week
+                closed(two, 30, 7.0),  # older
+                Trade(
+                    bot_id=two.id,
+                    symbol="ETH/USDT",
+                    status="open",
+                    amount=2.0,
+                    entry_ts=_ms(NOW),
+                    entry_price=50.0,
+                    entry_fee=0.1,
+                ),
+                closed(bobs, 0, 1000.0),
+            ]
+        )
+        s.add(
+            Candle(
+                exchange="sim",
+                symbol="ETH/USDT",
+                timeframe="1m",
+                ts=_ms(NOW),
+                open=55,
+                high=56,
+                low=54,
+                close=55.0,
+                volume=1,
+            )
+        )
+    return {"alice": alice, "bob": bob, "one": one, "two": two, "bobs": bobs}
+
+
+def test_pnl_summary_buckets_by_exit_time_and_ignores_other_users(rt, world):
+    with rt.read() as s:
+        summary = reports.pnl_summary(s, owner=world["alice"], now=NOW)
+    assert summary["pnl_today"] == pytest.approx(10.0)
+    assert summary["pnl_7d"] == pytest.approx(6.0)
+    assert summary["pnl_all"] == pytest.approx(13.0)
+    assert summary["closed_trades"] == 3
+    assert summary["win_rate_pct"] == pytest.approx(200 / 3)
+    assert summary["fees"] == pytest.approx(0.6)
+
+
+def test_open_positions_carry_unrealised_pnl_at_the_last_price(rt, world):
+    with rt.read() as s:
+        rows = reports.open_positions(s, owner=world["alice"])
+    assert len(rows) == 1
+    assert rows[0]["last_price"] == 55.0
+    assert rows[0]["unrealised_pnl"] == pytest.approx((55 - 50) * 2 - 0.1)
+
+
+def test_bot_cards_aggregate_per_bot(rt, world):
+    with rt.read() as s:
+        cards = {c["bot"].name: c for c in reports.bot_cards(s, owner=world["alice"])}
+    assert set(cards) == {"one", "two"}
+    assert cards["one"]["realised_pnl"] == pytest.approx(6.0)
+    assert cards["two"]["open_lots"] == 1 and cards["two"]["trades"] == 2
+
+
+def test_pnl_curve_is_cumulative(rt, world):
+    with rt.read() as s:
+        curve = reports.pnl_curve(s, owner=world["alice"])
+    assert [round(v, 6) for _, v in curve] == [7.0, 3.0, 13.0]
+    assert [t for t, _ in curve] == sorted(t for t, _ in curve)
+
+
+def test_trade_filters_and_totals(rt, world):
+    with rt.read() as s:
+        wins, totals = reports.trades(
+            s, owner=world["alice"], flt=reports.TradeFilter(outcome="win")
+        )
+        losses, _ = reports.trades(s, owner=world["alice"], flt=reports.TradeFilter(outcome="loss"))
+        eth, _ = reports.trades(s, owner=world["alice"], flt=reports.TradeFilter(symbol="ETH/USDT"))
+    assert {r["pnl"] for r in wins} == {10.0, 7.0} and totals["trades"] == 2
+    assert [r["pnl"] for r in losses] == [-4.0]
+    assert len(eth) == 2
+
+
+def test_a_user_never_sees_another_users_trades(rt, world):
+    with rt.read() as s:
+        rows, totals = reports.trades(
+            s, owner=world["alice"], flt=reports.TradeFilter(bot_id=world["bobs"].id)
+        )
+    assert rows == [] and totals["trades"] == 0
+
+
+def test_csv_export_has_a_header_and_one_line_per_trade(rt, world):
+    with rt.read() as s:
+        rows, _ = reports.trades(s, owner=world["alice"], flt=reports.TradeFilter())
+    text = reports.trades_csv(rows)
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("id,bot,symbol,status")
+    assert len(lines) == 1 + len(rows)
