@@ -233,3 +233,13 @@ class WorkerHeartbeat(SQLModel, table=True):
     version: str = Field(max_length=32)
     mode: str = Field(default="external", max_length=12)  # embedded | external
     queue_depth: int | None = None
+
+
+class NotificationSetting(SQLModel, table=True):
+    """A user's notification targets (apprise URLs, encrypted: they hold tokens) and events."""
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    urls_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    url_count: int = 0
+    events: str = Field(default="fill,bot_error,risk_pause,key_reentry", max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)

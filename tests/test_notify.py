@@ -1,0 +1,109 @@
+"""Notifications: apprise URLs stored encrypted, sent to a local HTTP receiver, never raising."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlmodel import select
+
+from core import notify
+from core.errors import InvalidInput
+from core.models import NotificationSetting, User
+
+
+class FernetCipher:
+    def __init__(self) -> None:
+        self.f = Fernet(Fernet.generate_key())
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return self.f.encrypt(plaintext.encode())
+
+    def decrypt(self, token: bytes) -> str:
+        return self.f.decrypt(token).decode()
+
+
+@pytest.fixture
+def receiver():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"json://127.0.0.1:{server.server_address[1]}/hook?token=s3cr3t-token", received
+    server.shutdown()
+
+
+@pytest.fixture
+def user(rt):
+    with rt.session() as s:
+        u = User(username="alice", email="a@x.io", name="A", password_hash="x")
+        s.add(u)
+    return u
+
+
+def test_urls_are_stored_encrypted_and_events_filter_sending(rt, user, receiver):
+    url, received = receiver
+    cipher = FernetCipher()
+    with rt.session() as s:
+        notify.save_settings(s, user=user, urls_text=url, events=["fill"], cipher=cipher)
+    with rt.read() as s:
+        row = s.exec(select(NotificationSetting)).one()
+        assert b"s3cr3t-token" not in row.urls_enc
+        sent = notify.notify_user(
+            s, user_id=user.id, event="fill", title="Filled", body="bought 1 BTC", cipher=cipher
+        )
+        skipped = notify.notify_user(
+            s, user_id=user.id, event="bot_error", title="x", body="y", cipher=cipher
+        )
+    assert sent and not skipped
+    assert [r["title"] for r in received] == ["Filled"]
+
+
+def test_bad_url_is_refused_without_echoing_it(rt, user):
+    with pytest.raises(InvalidInput) as err, rt.session() as s:
+        notify.save_settings(
+            s,
+            user=user,
+            urls_text="json://ok.example/x\nnot-a-url-secretpart",
+            events=[],
+            cipher=FernetCipher(),
+        )
+    assert "line 2" in err.value.message and "secretpart" not in err.value.message
+    with rt.read() as s:
+        assert s.exec(select(NotificationSetting)).first() is None
+
+
+def test_unknown_event_is_refused(rt, user):
+    with pytest.raises(InvalidInput), rt.session() as s:
+        notify.save_settings(
+            s, user=user, urls_text="", events=["everything"], cipher=FernetCipher()
+        )
+
+
+def test_unreachable_target_fails_quietly():
+    assert notify.send(["json://127.0.0.1:9/nothing-listens"], title="t", body="b") is False
+
+
+def test_unreadable_urls_send_nothing_and_do_not_raise(rt, user):
+    with rt.session() as s:
+        notify.save_settings(
+            s, user=user, urls_text="json://127.0.0.1:9/x", events=["fill"], cipher=FernetCipher()
+        )
+    with rt.read() as s:  # a different key: the stored URLs no longer decrypt
+        assert not notify.notify_user(
+            s, user_id=user.id, event="fill", title="t", body="b", cipher=FernetCipher()
+        )
