@@ -16,6 +16,7 @@ user = auth.gate(rt)
 pages = {
     "Trading": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/trades.py", title="Trades", icon=":material/receipt_long:"),
     ],
     "You": [
         st.Page("pages/account.py", title="Account settings", icon=":material/person:"),

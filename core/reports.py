@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from core.models import Bot, Candle, ExchangeAccount, Trade, User, utcnow
+from core.models import Bot, Candle, ExchangeAccount, Trade, User, WorkerHeartbeat, utcnow
 
 MS = 1000
 
@@ -228,3 +228,26 @@ def trades_csv(items: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(items)
     return buffer.getvalue()
+
+
+def worker_status(session: Session, *, now: datetime | None = None) -> dict:
+    """Newest heartbeat and whether any worker beat within the last minute."""
+    now = now or utcnow()
+    beats = list(
+        session.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_beat).desc()))
+    )
+    alive = [b for b in beats if now - b.last_beat <= timedelta(minutes=1)]
+    return {
+        "workers": beats,
+        "alive": len(alive),
+        "last_beat": beats[0].last_beat if beats else None,
+        "healthy": bool(alive),
+    }
+
+
+def bot_choices(session: Session, *, owner: User) -> list[tuple[int, str, str]]:
+    """(id, name, symbol) of every bot the user has had, archived ones included (filters)."""
+    rows = session.exec(
+        select(Bot.id, Bot.name, Bot.symbol).where(Bot.owner_id == owner.id).order_by(col(Bot.id))
+    ).all()
+    return [(int(i), n, s) for i, n, s in rows]

@@ -27,12 +27,12 @@ def test_register_sign_in_reload_sign_out(app_server, browser_page):
     page.get_by_label("Username", exact=True).fill("alice")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Welcome back, Alice").wait_for()
+    page.get_by_text("You have no bots yet").wait_for()
     page.screenshot(path=str(ARTIFACTS / "02-overview.png"), full_page=True)
 
     page.wait_for_timeout(1500)  # let the cookie component store the re-auth cookie
     page.reload()
-    page.get_by_text("Welcome back, Alice").wait_for()
+    page.get_by_text("You have no bots yet").wait_for()
     assert page.get_by_role("button", name="Sign in").count() == 0
 
     page.get_by_role("button", name="Log out").click()
@@ -41,4 +41,4 @@ def test_register_sign_in_reload_sign_out(app_server, browser_page):
     page.screenshot(path=str(ARTIFACTS / "03-signed-out.png"), full_page=True)
     page.reload()
     page.get_by_role("button", name="Sign in").wait_for()
-    assert page.get_by_text("Welcome back, Alice").count() == 0
+    assert page.get_by_text("You have no bots yet").count() == 0

@@ -1,0 +1,87 @@
+"""Overview and Trades pages: empty states, totals, owner isolation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.config import load_settings
+from core.models import Bot, ExchangeAccount, Trade, User, WorkerHeartbeat
+from core.runtime import start
+from tests.ui.helpers import messages, page
+
+
+@pytest.fixture
+def world():
+    rt = start("test", settings=load_settings())
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    with rt.session() as s:
+        alice = User(
+            username="alice", email="a@x.io", name="Alice", password_hash="x", role="admin"
+        )
+        bob = User(username="bob", email="b@x.io", name="Bob", password_hash="x")
+        carol = User(username="carol", email="c@x.io", name="Carol", password_hash="x")
+        s.add_all([alice, bob, carol])
+        s.flush()
+        acc = ExchangeAccount(owner_id=bob.id, label="paper", exchange_id="sim", kind="paper")
+        s.add(acc)
+        s.flush()
+        bot = Bot(
+            owner_id=bob.id,
+            account_id=acc.id,
+            name="bobs-secret-bot",
+            symbol="BTC/USDT",
+            timeframe="1m",
+            strategy="sma_cross",
+            status="running",
+        )
+        s.add(bot)
+        s.flush()
+        s.add(
+            Trade(
+                bot_id=bot.id,
+                symbol="BTC/USDT",
+                status="closed",
+                amount=1,
+                entry_ts=now_ms,
+                entry_price=100,
+                exit_ts=now_ms,
+                exit_price=110,
+                pnl=9.8,
+                exit_reason="signal",
+            )
+        )
+    return {"alice": alice, "bob": bob, "carol": carol, "rt": rt}
+
+
+def test_overview_empty_state_says_what_to_do_next(world):
+    at = page("overview.py", world["carol"].id)
+    assert not at.exception and not messages(at)["error"]
+    text = " ".join(i.value for i in at.info)
+    assert "no bots yet" in text
+    assert any("No worker has reported" in w.value for w in at.warning)
+
+
+def test_overview_shows_bot_cards_and_pnl(world):
+    with world["rt"].session() as s:
+        s.add(WorkerHeartbeat(worker_id="h:1:1", host="h", pid=1, version="0.1.0"))
+    at = page("overview.py", world["bob"].id)
+    assert not at.exception
+    assert not at.warning
+    assert any("bobs-secret-bot" in m.value for m in at.markdown)
+    assert any(m.label == "PnL all time" and "+9.80" in m.value for m in at.metric)
+
+
+def test_trades_page_lists_filters_and_exports(world):
+    at = page("trades.py", world["bob"].id)
+    assert not at.exception
+    assert any(m.label == "Trades" and m.value == "1" for m in at.metric)
+    assert at.get("download_button")
+
+
+def test_trades_page_empty_state_and_isolation(world):
+    at = page("trades.py", world["carol"].id)
+    assert not at.exception
+    assert any("No trades yet" in i.value for i in at.info)
+    assert not any("bobs-secret-bot" in str(e.value) for e in at.markdown)
