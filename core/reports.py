@@ -251,3 +251,30 @@ def bot_choices(session: Session, *, owner: User) -> list[tuple[int, str, str]]:
         select(Bot.id, Bot.name, Bot.symbol).where(Bot.owner_id == owner.id).order_by(col(Bot.id))
     ).all()
     return [(int(i), n, s) for i, n, s in rows]
+
+
+def admin_bots(session: Session) -> list[dict]:
+    """Every bot on the platform with its owner, status, realised PnL and last error."""
+    realised = func.coalesce(func.sum(case((Trade.status == "closed", Trade.pnl), else_=0.0)), 0.0)
+    rows = session.exec(
+        select(Bot, User.username, realised)
+        .join(User, User.id == Bot.owner_id)
+        .join(Trade, Trade.bot_id == Bot.id, isouter=True)
+        .where(Bot.status != "archived")
+        .group_by(col(Bot.id), col(User.username))
+        .order_by(col(Bot.id))
+    ).all()
+    return [
+        {
+            "id": bot.id,
+            "owner": owner,
+            "name": bot.name,
+            "market": f"{bot.symbol} {bot.timeframe}",
+            "strategy": bot.strategy,
+            "status": bot.status,
+            "reason": bot.status_reason,
+            "realised_pnl": float(pnl),
+            "last_tick": bot.last_tick_at,
+        }
+        for bot, owner, pnl in rows
+    ]

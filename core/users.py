@@ -256,3 +256,19 @@ def unlock(session: Session, *, admin: User, user_id: int) -> User:
     session.add(user)
     audit.record(session, actor=admin, action="user.unlock", target=user.username)
     return user
+
+
+def delete_user(session: Session, *, admin: User, user_id: int, confirm_username: str) -> None:
+    """Delete a user and everything they own (accounts, bots, trades: cascaded)."""
+    _require_admin(admin)
+    user = get_user(session, user_id=user_id)
+    if user.id == admin.id:
+        raise Forbidden("You cannot delete your own account.")
+    if (confirm_username or "").strip().lower() != user.username:
+        raise InvalidInput("Type the username to confirm the deletion.")
+    if user.role == "admin" and user.is_active and _active_admins(session) <= 1:
+        raise Forbidden("The last active administrator cannot be deleted.")
+    name = user.username
+    session.delete(user)
+    session.flush()
+    audit.record(session, actor=admin, action="user.delete", target=name)

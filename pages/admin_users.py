@@ -60,3 +60,11 @@ if choice is not None:
     other = "trader" if choice.role == "admin" else "admin"
     if cols[2].button(f"Make {other}", disabled=choice.id == admin.id):
         act(users.set_role, user_id=choice.id, role=other)
+
+    with st.expander(f"Delete {choice.username} and all their data"):
+        st.warning(
+            "This deletes the user, their exchange accounts, bots and trades. It cannot be undone."
+        )
+        typed = st.text_input("Type the username to confirm", key=f"confirm_{choice.id}")
+        if st.button("Delete user", type="primary", disabled=choice.id == admin.id):
+            act(users.delete_user, user_id=choice.id, confirm_username=typed)

@@ -190,3 +190,33 @@ def test_sql_looking_text_is_stored_as_data(rt):
         bob = users.get_by_username(s, username="bob")
         assert bob.name == sqlish
         assert users.count_users(s) == 2
+
+
+def test_admin_deletes_a_user_with_all_their_data(rt):
+    from core.models import Bot, ExchangeAccount, Trade
+
+    admin = _make(rt, "alice")
+    bob = _make(rt, "bob")
+    with rt.session() as s:
+        acc = ExchangeAccount(owner_id=bob.id, label="p", exchange_id="sim", kind="paper")
+        s.add(acc)
+        s.flush()
+        bot = Bot(
+            owner_id=bob.id,
+            account_id=acc.id,
+            name="b",
+            symbol="BTC/USDT",
+            timeframe="1m",
+            strategy="sma_cross",
+        )
+        s.add(bot)
+        s.flush()
+        s.add(Trade(bot_id=bot.id, symbol="BTC/USDT", amount=1, entry_ts=1, entry_price=1))
+    with pytest.raises(InvalidInput), rt.session() as s:
+        users.delete_user(s, admin=admin, user_id=bob.id, confirm_username="wrong")
+    with rt.session() as s:
+        users.delete_user(s, admin=admin, user_id=bob.id, confirm_username="bob")
+    with rt.read() as s:
+        assert users.get_by_username(s, username="bob") is None
+        assert s.exec(select(func.count()).select_from(Trade)).one() == 0
+        assert s.exec(select(func.count()).select_from(ExchangeAccount)).one() == 0
