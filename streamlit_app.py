@@ -17,6 +17,7 @@ pages = {
     "Trading": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/trades.py", title="Trades", icon=":material/receipt_long:"),
+        st.Page("pages/exchange_accounts.py", title="Exchange accounts", icon=":material/key:"),
     ],
     "You": [
         st.Page("pages/account.py", title="Account settings", icon=":material/person:"),

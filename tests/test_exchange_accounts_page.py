@@ -1,0 +1,115 @@
+"""The Exchange accounts page (AppTest of the page file with a signed-in session)."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlmodel import select
+
+from core import account_keys, accounts
+from core.models import ExchangeAccount, User
+from tests.test_accounts import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401
+from tests.ui.helpers import button, page, text_input
+
+PAGE = "exchange_accounts.py"
+
+
+@pytest.fixture
+def bob(rt):
+    with rt.session() as s:
+        user = User(username="bob", email="b@x.io", name="B", password_hash="x")
+        s.add(user)
+    return user
+
+
+def statuses(at) -> dict[str, str]:
+    table = at.dataframe[0].value
+    return dict(zip(table["label"], table["status"], strict=True))
+
+
+def everything_shown(at) -> str:
+    parts = [str(e.value) for kind in ("markdown", "caption", "error", "warning", "success")
+             for e in getattr(at, kind)]  # fmt: skip
+    return " ".join(parts) + " ".join(d.value.to_csv() for d in at.dataframe)
+
+
+def test_the_list_shows_the_key_masked_and_never_the_secret(rt, bob):
+    add(rt, bob)
+    at = page(PAGE, bob.id)
+    assert not at.exception and not at.error
+    assert at.dataframe[0].value["API key"].tolist() == ["AKIA…0001"]
+    shown = everything_shown(at)
+    assert KEY not in shown and SECRET not in shown and SECRET[:6] not in shown
+
+
+def test_a_corrupted_key_shows_needs_reentry_and_other_accounts_keep_working(rt, bob):
+    broken = add(rt, bob, label="broken").account.id
+    healthy = add(rt, bob, label="healthy").account.id
+    with rt.session() as s:
+        s.get(ExchangeAccount, broken).api_key_enc = b"not-a-fernet-token"
+    at = page(PAGE, bob.id)
+    assert not at.exception and not at.error
+    assert statuses(at) == {"broken": "needs re-entry", "healthy": "ok"}
+    assert accounts.credentials_for_use(rt, owner=bob, account_id=healthy).secret == SECRET
+
+
+def test_a_missing_master_key_shows_needs_reentry_and_the_page_renders(rt, bob, monkeypatch):
+    add(rt, bob)
+    monkeypatch.setenv("STEADYBOT_MASTER_KEYS", Fernet.generate_key().decode())
+    at = page(PAGE, bob.id)
+    assert not at.exception and not at.error
+    assert statuses(at) == {"main": "needs re-entry"}
+    assert any("no longer decrypts" in c.value for c in at.caption)
+
+
+def _fill_add_form(at, exchange="binance", **values):
+    next(s for s in at.selectbox if s.label == "Exchange").set_value(exchange).run()
+    text_input(at, "Label").input(values.get("label", "main"))
+    text_input(at, "API key").input(values.get("api_key", KEY))
+    text_input(at, "Secret").input(values.get("secret", SECRET))
+    return button(at, "Check and save").click().run()
+
+
+def test_adding_a_good_key_through_the_form_saves_it(rt, bob, monkeypatch):
+    monkeypatch.setattr(account_keys, "live_connector", StubExchange())
+    at = _fill_add_form(page(PAGE, bob.id))
+    assert not at.exception
+    assert any("saved" in s.value for s in at.success)
+    with rt.read() as s:
+        assert s.exec(select(ExchangeAccount)).one().status == "ok"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"api_key": ""}, {"secret": "x" * 10_000}, {"api_key": "key\x00withnul"}, {"secret": "ü€"}],
+)
+def test_bad_input_on_the_form_shows_a_clear_message_and_stores_nothing(rt, bob, values):
+    at = _fill_add_form(page(PAGE, bob.id), **values)
+    assert not at.exception
+    assert [e.value for e in at.error] and "incident" not in at.error[0].value
+    with rt.read() as s:
+        assert s.exec(select(ExchangeAccount)).first() is None
+
+
+def test_an_unreachable_exchange_asks_before_saving_unverified(rt, bob, monkeypatch):
+    monkeypatch.setattr(account_keys, "live_connector", StubExchange("down"))
+    at = _fill_add_form(page(PAGE, bob.id))
+    assert any("unverified" in w.value for w in at.warning)
+    next(c for c in at.checkbox if "unverified" in c.label).check()
+    at = button(at, "Check and save").click().run()
+    with rt.read() as s:
+        assert s.exec(select(ExchangeAccount)).one().status == "unverified"
+
+
+def test_delete_asks_for_confirmation_first(rt, bob):
+    add(rt, bob)
+    at = button(page(PAGE, bob.id), "Delete").click().run()
+    assert any("Delete 'main'?" in w.value for w in at.warning)
+    assert len(accounts_of(rt)) == 1
+    at = button(at, "Yes, delete").click().run()
+    assert not at.exception and accounts_of(rt) == []
+
+
+def accounts_of(rt):
+    with rt.read() as s:
+        return list(s.exec(select(ExchangeAccount)))
