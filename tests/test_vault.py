@@ -149,3 +149,11 @@ def test_cli_rotate_master_key_prints_the_count_and_is_rerunnable(rt, data_dir):
     again = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert "rotated 0 row(s); 2 already under the primary key" in again.stdout
     assert SECRET not in first.stdout + first.stderr + again.stdout + again.stderr
+
+
+@pytest.mark.postgres
+def test_rotation_on_postgresql_leaves_every_row_under_the_primary(pg_rt):
+    _seed(pg_rt, [K1, K2, K3])
+    report = rotate_all(pg_rt.engine, Vault([K3, K1, K2]), batch_size=2)
+    assert report.rotated == 2 and report.current == 1
+    assert all(Vault([K3]).is_primary(t) for t in _tokens(pg_rt))
