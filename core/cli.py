@@ -174,5 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Under `python -m core.cli` this file runs as __main__, a second copy of the module;
+    # feature modules register their commands on the canonical `core.cli`, so run that one.
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())
+    sys.exit(importlib.import_module("core.cli").main())

@@ -7,7 +7,6 @@ remove the old keys only once it reports no unreadable rows. Safe to interrupt a
 from __future__ import annotations
 
 import argparse
-import sys
 
 from core.cli import _out, _runtime, command
 from core.vault import Vault, rotate_all
@@ -20,12 +19,6 @@ def add_commands(sub) -> None:
     rotate.add_argument(
         "--batch-size", type=int, default=50, help="rows per committed batch (default 50)"
     )
-    # Under `python -m core.cli` the running module is `__main__`, a second copy of core.cli
-    # with its own COMMANDS: register there too (core.cli could look handlers up in
-    # `core.cli.COMMANDS` instead; then this goes).
-    main = sys.modules.get("__main__")
-    if getattr(getattr(main, "__spec__", None), "name", "") == "core.cli":
-        main.COMMANDS["rotate-master-key"] = cmd_rotate_master_key
 
 
 @command("rotate-master-key")
