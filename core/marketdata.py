@@ -243,14 +243,14 @@ def download_candles(
     since_ms: int,
     until_ms: int,
     now_ms: int,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> DownloadStats:
     """Fill the cache with the closed candles opening in [since_ms, until_ms].
 
     Only missing candles are requested (so a rerun resumes where an interrupted one stopped),
-    page by page; each page is committed on its own. `progress(n)` is called after each page
-    with the number of candles it covered.
+    page by page; each page is committed on its own. `progress(done, total)` is called before
+    the first request and after each page, counting missing candles (covered / to fetch).
     """
     step = timeframe_ms(timeframe)
     first = since_ms + (-since_ms % step)
@@ -264,6 +264,9 @@ def download_candles(
     runs = missing_runs(have, first, last, step)
     stats.cached_before = len(have)
     stats.missing_before = sum((end - start) // step + 1 for start, end in runs)
+    done = 0
+    if progress is not None:
+        progress(done, stats.missing_before)
     for start, end in runs:
         while start <= end:
             want = min(PAGE_LIMIT, (end - start) // step + 1)
@@ -274,8 +277,9 @@ def download_candles(
                 with session_scope(engine) as session:
                     stats.inserted += store_candles(session, **_where(market), candles=page)
             covered = page[-1].ts + step if page else start + want * step
+            done += (min(covered, end + step) - start) // step
             if progress is not None:
-                progress((min(covered, end + step) - start) // step)
+                progress(done, stats.missing_before)
             start = covered
     log.info("download %s %s %s: %s", *market, stats)
     return stats
