@@ -122,7 +122,7 @@ def closed_candles(
     oldest = newest - (limit - 1) * step
     engine = _engine(rt_or_engine)
     market = (feed.id, symbol, timeframe)
-    market_key = (id(engine), *market)
+    market_key = (str(engine.url), *market)
     lru_key = (*market_key, limit)
     with _lru_guard:
         hit = _lru.get(lru_key)
