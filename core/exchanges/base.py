@@ -8,6 +8,7 @@ Errors are always `core.errors` exchange errors, never library exceptions.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -85,11 +86,15 @@ class Market:
         return _to_step(price, self.price_step, round)
 
 
+@functools.lru_cache(maxsize=256)
+def _decimals(step: float) -> int:
+    return max(0, -math.floor(math.log10(step))) if step < 1 else 0
+
+
 def _to_step(value: float, step: float, how) -> float:
     if not step:
         return value
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-    return round(how(value / step + 1e-9) * step, decimals)
+    return round(how(value / step + 1e-9) * step, _decimals(step))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,224 @@
+"""Backtests: hand-computed fills, fees, slippage, rounding and exits; fast walk == full walk;
+bad CSVs."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.backtest import run_backtest
+from core.candles_csv import load_candles_csv
+from core.errors import InvalidInput
+from core.exchanges.base import Market
+from core.exchanges.sim import sim_candles
+from core.rules import Risk
+
+MKT = Market(
+    symbol="X/USDT",
+    base="X",
+    quote="USDT",
+    amount_step=0.001,
+    price_step=0.01,
+    min_amount=0.001,
+    min_notional=1.0,
+)
+
+
+def frame(opens, closes=None) -> pd.DataFrame:
+    opens = np.asarray(opens, dtype=float)
+    closes = opens if closes is None else np.asarray(closes, dtype=float)
+    ts = 1_700_000_000_000 + np.arange(len(opens), dtype=np.int64) * 60_000
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "open": opens,
+            "high": np.maximum(opens, closes) + 0.5,
+            "low": np.minimum(opens, closes) - 0.5,
+            "close": closes,
+            "volume": 1.0,
+        }
+    )
+
+
+def dca(df, **kw):
+    """DCA with dip 0 buys when flat; take-profit 2 % on the average entry."""
+    params = {
+        "dip_pct": 0,
+        "safety_orders": kw.pop("safety", 0),
+        "safety_step_pct": 5.0,
+        "take_profit_pct": kw.pop("tp", 2.0),
+    }
+    return run_backtest(df, "dca", params, market=MKT, cash=1000.0, order_quote=100.0, **kw)
+
+
+def test_signal_on_close_fills_next_open_with_fee_and_rounding():
+    # Candle 0 closes at 100 -> buy 100/100 = 1.000 at candle 1's open 101, fee 0.101.
+    # Candle 2 closes at 103 >= 101*1.02 = 103.02? no; candle 3 closes 104 -> sell at open of 4.
+    r = dca(frame([100, 101, 103, 104, 105], [100, 102, 103, 104, 105]), fee_rate=0.001)
+    t = r.trades[0]
+    assert (t["entry_price"], t["amount"], t["exit_price"]) == (101.0, 1.0, 105.0)
+    assert t["exit_reason"] == "take_profit"
+    assert t["fees"] == pytest.approx(0.101 + 0.105)
+    assert t["pnl"] == pytest.approx(4.0 - 0.206)
+    assert r.metrics["final_equity"] == pytest.approx(1000 + t["pnl"])
+
+
+def test_slippage_moves_buys_up_and_sells_down():
+    r = dca(frame([100, 100, 110, 110], [100, 100, 110, 110]), fee_rate=0, slippage_bps=100)
+    t = r.trades[0]
+    assert t["entry_price"] == 101.0  # 100 * 1.01
+    assert t["exit_price"] == 108.9  # 110 * 0.99
+
+
+def test_amount_is_rounded_down_to_the_step():
+    r = dca(frame([30, 30, 40, 40], [30, 30, 40, 40]), fee_rate=0)
+    assert r.trades[0]["amount"] == 3.333  # 100/30 = 3.3333 -> 3.333
+
+
+def test_stop_loss_and_end_of_data():
+    df = frame([100, 100, 95, 94, 94, 94], [100, 100, 95, 94, 94, 94])
+    r = run_backtest(
+        df,
+        "dca",
+        {"take_profit_pct": 50},
+        market=MKT,
+        cash=1000.0,
+        order_quote=100.0,
+        fee_rate=0,
+        risk=Risk(stop_loss_pct=4),
+    )
+    assert r.trades[0]["exit_reason"] == "stop_loss"  # close 95 <= 100*0.96=96 -> sell next open
+    assert r.trades[0]["exit_price"] == 94.0
+    assert r.trades[-1]["exit_reason"] == "end"  # re-entered and still open at the end
+
+
+def test_trailing_stop_follows_the_highest_close():
+    closes = [100, 100, 110, 120, 113, 113]
+    r = run_backtest(
+        frame(closes, closes),
+        "dca",
+        {"take_profit_pct": 100},
+        market=MKT,
+        cash=1000.0,
+        order_quote=100.0,
+        fee_rate=0,
+        risk=Risk(trailing_stop_pct=5),
+    )
+    t = r.trades[0]
+    assert t["exit_reason"] == "trailing_stop"  # 113 <= 120 * 0.95 = 114
+    assert t["exit_price"] == 113.0
+
+
+def test_dca_safety_order_and_take_profit_on_the_average():
+    closes = [100, 100, 94, 94, 98, 98, 98]
+    r = dca(frame(closes, closes), safety=1, tp=2.0, fee_rate=0)
+    # Lots at 100 (1.0) and 94 (1.063): average 96.97 -> 98 >= 98.91? no ... exit at end.
+    assert len(r.trades) == 2
+    assert {t["entry_price"] for t in r.trades} == {100.0, 94.0}
+
+
+def test_cooldown_after_a_loss_delays_the_next_entry():
+    closes = [100, 100, 90, 90, 90, 90, 90, 90]
+    risk = Risk(stop_loss_pct=5, cooldown_ms=3 * 60_000)
+    r = run_backtest(
+        frame(closes, closes),
+        "dca",
+        {"take_profit_pct": 50},
+        market=MKT,
+        cash=1000.0,
+        order_quote=100.0,
+        fee_rate=0,
+        risk=risk,
+    )
+    entries = [t["entry_time"] for t in r.trades]
+    assert entries[1] - r.trades[0]["exit_time"] >= 3 * 60_000
+
+
+def test_max_drawdown_pauses_new_entries():
+    closes = [100, 100, 50, 50, 50, 50]
+    r = run_backtest(
+        frame(closes, closes),
+        "dca",
+        {"take_profit_pct": 50},
+        market=MKT,
+        cash=200.0,
+        order_quote=190.0,
+        fee_rate=0,
+        risk=Risk(max_drawdown_pct=20, stop_loss_pct=10),
+    )
+    # The stop-loss still closes the lot; the drawdown pause then blocks any new entry.
+    assert len(r.trades) == 1 and r.trades[0]["exit_reason"] == "stop_loss"
+
+
+def test_orders_under_the_minimum_are_skipped():
+    mkt = Market(
+        symbol="X/USDT",
+        base="X",
+        quote="USDT",
+        amount_step=1,
+        price_step=0.01,
+        min_amount=1,
+        min_notional=10,
+    )
+    r = run_backtest(frame([100] * 5), "dca", {}, market=mkt, cash=1000, order_quote=50)
+    assert r.trades == []
+
+
+@pytest.mark.parametrize(
+    "risk",
+    [
+        Risk(),
+        Risk(take_profit_pct=0.4, stop_loss_pct=0.3),
+        Risk(trailing_stop_pct=0.2),
+        Risk(take_profit_pct=0.5, trailing_stop_pct=0.25, cooldown_ms=600_000),
+    ],
+)
+@pytest.mark.parametrize("strategy", ["sma_cross", "rsi", "bollinger"])
+def test_event_walk_gives_exactly_the_trades_of_the_full_walk(strategy, risk):
+    a = sim_candles("ETH/USDT", "1m", 1_767_225_600_000, 5000)
+    df = pd.DataFrame(a)
+    fast = run_backtest(df, strategy, {}, risk=risk, fast=True, order_quote=1000)
+    full = run_backtest(df, strategy, {}, risk=risk, fast=False, order_quote=1000)
+    assert fast.trades == full.trades
+    assert fast.metrics["final_equity"] == full.metrics["final_equity"]
+    assert len(full.trades) > 5
+
+
+def test_metrics_are_consistent_with_the_trades():
+    df = pd.DataFrame(sim_candles("BTC/USDT", "1h", 1_767_225_600_000, 2000))
+    r = run_backtest(df, "sma_cross", {"fast": 5, "slow": 20}, cash=10_000, order_quote=5000)
+    m = r.metrics
+    assert m["num_trades"] == len(r.trades)
+    assert m["final_equity"] == pytest.approx(10_000 + sum(t["pnl"] for t in r.trades))
+    assert 0 <= m["max_drawdown_pct"] <= 100 and 0 <= m["exposure_pct"] <= 100
+
+
+CSV_OK = "date,open,high,low,close,volume\n2026-01-01,1,2,0.5,1.5,10\n2026-01-02,1.5,2,1,1.8,12\n"
+
+
+def test_csv_with_pandas_index_column_and_any_case():
+    text = ",Open,HIGH,low,Close,Volume\n2026-01-01,1,2,0.5,1.5,10\n2026-01-02,1.5,2,1,1.8,1\n"
+    df = load_candles_csv(io.StringIO(text))
+    assert list(df.columns) == ["ts", "open", "high", "low", "close", "volume"]
+    assert df.ts.iloc[1] - df.ts.iloc[0] == 86_400_000
+    assert len(load_candles_csv(io.StringIO(CSV_OK))) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("date,open,high,low\n2026-01-01,1,2,0.5\n", "missing column"),
+        ("date,open,high,low,close\n2026-01-02,1,2,0.5,1\n2026-01-01,1,2,0.5,1\n", "not sorted"),
+        ("date,open,high,low,close\n2026-01-01,1,2,0.5,1\n2026-01-01,1,2,0.5,1\n", "duplicate"),
+        ("date,open,high,low,close\n2026-01-01,1,2,0.5,\n", "NaN"),
+        ("date,open,high,low,close\n2026-01-01,0,2,-1,1\n", "zero or negative"),
+        ("date,open,high,low,close\n", "empty range"),
+        ("date,open,high,low,close\nyesterday,1,2,0.5,1\n", "unreadable date"),
+    ],
+)
+def test_bad_csv_names_the_problem(text, message):
+    with pytest.raises(InvalidInput, match=message):
+        load_candles_csv(io.StringIO(text))
