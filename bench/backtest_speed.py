@@ -1,8 +1,8 @@
 """Backtest speed: SMA crossover 10/30, fee 0.1 %, over 1,000,000 one-minute candles.
 
 The reference is a minimal plain-numpy implementation of the same rules (enter on the fast/slow
-cross up at the next open, exit on the cross down at the next open, fee on each side, all-in
-sizing of a fixed quote amount), run in the same process. Prints a table, then one JSON line of figures.
+cross up at the next open, exit on the cross down at the next open, fee on each side, a fixed
+quote amount per trade), run in the same process. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
