@@ -180,6 +180,7 @@ class BotOrder(SQLModel, table=True):
     # pending_submit | open | closed | canceled | rejected | never_placed
     status: str = Field(default="pending_submit", max_length=16, index=True)
     purpose: str = Field(default="entry", max_length=16)  # entry|exit|take_profit|stop_loss|...
+    detail: str = Field(default="", max_length=2000)  # JSON: the trades a sell closes, grid level
     exchange_order_id: str | None = Field(default=None, max_length=64)
     filled: float = 0.0
     average: float | None = None
