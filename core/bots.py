@@ -1,0 +1,261 @@
+"""Bots: creation with validation, editing while stopped, lifecycle and the event log.
+
+Status transitions (anything else is refused with a clear message):
+
+    stopped --start--> running --pause--> paused --resume--> running
+    running|paused|error --stop--> stopped      error --start--> running
+    stopped --archive--> archived (kept with its history, never ticks again)
+
+The worker moves bots to `paused` (risk limit such as max drawdown, key needs re-entry) or
+`error` (N failed ticks in a row, a strategy that raises) with a reason shown to the user.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from core import audit
+from core.errors import Conflict, InvalidInput, NotFound
+from core.exchanges.base import Market, timeframe_ms
+from core.inputs import clean_text
+from core.models import Bot, BotEvent, ExchangeAccount, User, utcnow
+from core.strategies import get_strategy
+
+EDITABLE_WHEN = ("stopped",)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    # action: (allowed from, to)
+    "start": (("stopped", "error"), "running"),
+    "pause": (("running",), "paused"),
+    "resume": (("paused",), "running"),
+    "stop": (("running", "paused", "error"), "stopped"),
+    "archive": (("stopped", "error"), "archived"),
+}
+MarketLookup = Callable[[ExchangeAccount], dict[str, Market]]
+
+
+@dataclass
+class BotSpec:
+    """What a user fills in to create or edit a bot."""
+
+    name: str
+    account_id: int
+    symbol: str
+    timeframe: str
+    strategy: str
+    params: dict
+    order_size_type: str = "quote"  # quote | pct
+    order_size: float = 100.0
+    take_profit_pct: float | None = None
+    stop_loss_pct: float | None = None
+    trailing_stop_pct: float | None = None
+    max_open_positions: int = 1
+    max_drawdown_pct: float | None = None
+    cooldown_minutes: int = 0
+
+
+def _pct(value: float | None, field: str, *, upper: float = 100.0) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or not math.isfinite(value) or not 0 < value <= upper:
+        raise InvalidInput(f"{field} must be a number between 0 and {upper:g} (or empty).")
+    return float(value)
+
+
+def _account_for(session: Session, *, owner: User, account_id: int) -> ExchangeAccount:
+    account = session.get(ExchangeAccount, account_id)
+    if account is None or account.owner_id != owner.id:
+        raise NotFound("No such exchange account.")
+    if account.status in ("invalid", "needs_reentry"):
+        raise InvalidInput(f"The account {account.label!r} needs its API key entered again.")
+    return account
+
+
+def validate_spec(
+    session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup
+) -> tuple[BotSpec, ExchangeAccount]:
+    """Check every field; return the cleaned spec. Nothing is written here."""
+    spec.name = clean_text(spec.name, "Bot name", max_len=64)
+    timeframe_ms(spec.timeframe)
+    strategy = get_strategy(spec.strategy)
+    spec.params = strategy.validate(spec.params or {})
+    account = _account_for(session, owner=owner, account_id=spec.account_id)
+    symbol = clean_text(spec.symbol, "Symbol", max_len=32).upper()
+    market_map = markets(account)
+    if symbol not in market_map:
+        raise InvalidInput(f"Symbol {symbol!r} is not traded on {account.exchange_id}.")
+    spec.symbol = symbol
+    if spec.order_size_type not in ("quote", "pct"):
+        raise InvalidInput("Order size type must be 'quote' (an amount) or 'pct' (of balance).")
+    size = spec.order_size
+    if not isinstance(size, int | float) or not math.isfinite(size) or size <= 0:
+        raise InvalidInput("Order size must be a positive number.")
+    if spec.order_size_type == "pct" and size > 100:
+        raise InvalidInput("Order size in % of balance must be at most 100.")
+    market = market_map[symbol]
+    if spec.order_size_type == "quote" and size < market.min_notional:
+        raise InvalidInput(
+            f"Order size {size:g} {market.quote} is under the market minimum of "
+            f"{market.min_notional:g} {market.quote} for {symbol}."
+        )
+    spec.take_profit_pct = _pct(spec.take_profit_pct, "Take-profit %", upper=1000)
+    spec.stop_loss_pct = _pct(spec.stop_loss_pct, "Stop-loss %")
+    spec.trailing_stop_pct = _pct(spec.trailing_stop_pct, "Trailing stop %")
+    spec.max_drawdown_pct = _pct(spec.max_drawdown_pct, "Max drawdown %")
+    if not isinstance(spec.max_open_positions, int) or not 1 <= spec.max_open_positions <= 50:
+        raise InvalidInput("Max open positions must be a whole number from 1 to 50.")
+    if not isinstance(spec.cooldown_minutes, int) or not 0 <= spec.cooldown_minutes <= 10_080:
+        raise InvalidInput("Cooldown must be 0 to 10080 minutes.")
+    return spec, account
+
+
+def _apply(bot: Bot, spec: BotSpec) -> None:
+    for field in (
+        "name",
+        "account_id",
+        "symbol",
+        "timeframe",
+        "strategy",
+        "order_size_type",
+        "order_size",
+        "take_profit_pct",
+        "stop_loss_pct",
+        "trailing_stop_pct",
+        "max_open_positions",
+        "max_drawdown_pct",
+        "cooldown_minutes",
+    ):
+        setattr(bot, field, getattr(spec, field))
+    bot.params = json.dumps(spec.params, sort_keys=True)
+    bot.updated_at = utcnow()
+
+
+def create_bot(session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup) -> Bot:
+    spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
+    taken = select(Bot).where(
+        Bot.owner_id == owner.id, Bot.name == spec.name, Bot.status != "archived"
+    )
+    if session.exec(taken).first():
+        raise Conflict(f"You already have a bot named {spec.name!r}.")
+    bot = Bot(
+        owner_id=owner.id,
+        name=spec.name,
+        account_id=spec.account_id,
+        symbol="",
+        timeframe=spec.timeframe,
+        strategy=spec.strategy,
+    )
+    _apply(bot, spec)
+    session.add(bot)
+    session.flush()
+    add_event(session, bot=bot, kind="state", message="created (stopped)")
+    audit.record(
+        session,
+        actor=owner,
+        action="bot.create",
+        target=f"bot {bot.id}",
+        detail=f"{spec.strategy} {spec.symbol} {spec.timeframe}",
+    )
+    return bot
+
+
+def update_bot(
+    session: Session, *, owner: User, bot_id: int, spec: BotSpec, markets: MarketLookup
+) -> Bot:
+    bot = get_bot(session, owner=owner, bot_id=bot_id)
+    if bot.status not in EDITABLE_WHEN:
+        raise Conflict("Stop the bot before editing it.")
+    spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
+    _apply(bot, spec)
+    session.add(bot)
+    add_event(session, bot=bot, kind="state", message="settings changed")
+    audit.record(session, actor=owner, action="bot.update", target=f"bot {bot.id}")
+    return bot
+
+
+def get_bot(session: Session, *, owner: User, bot_id: int) -> Bot:
+    """The owner's bot; admins may read any bot. Same message whether it exists or not."""
+    bot = session.get(Bot, bot_id) if isinstance(bot_id, int) else None
+    if bot is None or (bot.owner_id != owner.id and owner.role != "admin"):
+        raise NotFound("No such bot.")
+    return bot
+
+
+def list_bots(session: Session, *, owner: User, include_archived: bool = False) -> list[Bot]:
+    query = select(Bot).where(Bot.owner_id == owner.id).order_by(col(Bot.id))
+    if not include_archived:
+        query = query.where(Bot.status != "archived")
+    return list(session.exec(query))
+
+
+def change_status(session: Session, *, owner: User, bot_id: int, action: str) -> Bot:
+    """Apply a user action (start/pause/resume/stop/archive) if the current status allows it."""
+    if action not in TRANSITIONS:
+        raise InvalidInput(f"Unknown action {action!r}.")
+    bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).first()
+    if bot is None or (bot.owner_id != owner.id and owner.role != "admin"):
+        raise NotFound("No such bot.")
+    allowed, target = TRANSITIONS[action]
+    if bot.status not in allowed:
+        raise Conflict(f"A {bot.status} bot cannot {action}.")
+    if action == "start":
+        account = session.get(ExchangeAccount, bot.account_id)
+        if account is None or account.status in ("invalid", "needs_reentry"):
+            raise Conflict("The bot's exchange account needs its API key entered again.")
+        bot.started_at = utcnow()
+        bot.consecutive_failures = 0
+    reason = "paused by user" if action == "pause" else ""
+    set_status(session, bot=bot, status=target, reason=reason, actor=owner)
+    return bot
+
+
+def set_status(
+    session: Session, *, bot: Bot, status: str, reason: str = "", actor: User | None = None
+) -> None:
+    """Record a status change with its reason in the bot's event log (used by the worker too)."""
+    bot.status = status
+    bot.status_reason = reason[:500]
+    bot.updated_at = utcnow()
+    session.add(bot)
+    text = f"{status}: {reason}" if reason else status
+    add_event(session, bot=bot, kind="state", message=text)
+    if actor is not None:
+        audit.record(session, actor=actor, action=f"bot.{status}", target=f"bot {bot.id}")
+
+
+def request_exit_now(session: Session, *, owner: User, bot_id: int) -> Bot:
+    """Ask the worker to close the open position at market on its next step."""
+    bot = get_bot(session, owner=owner, bot_id=bot_id)
+    state = json.loads(bot.state or "{}")
+    state["exit_requested"] = True
+    bot.state = json.dumps(state)
+    session.add(bot)
+    add_event(session, bot=bot, kind="signal", message="exit now requested by user")
+    audit.record(session, actor=owner, action="bot.exit_now", target=f"bot {bot.id}")
+    return bot
+
+
+def add_event(session: Session, *, bot: Bot, kind: str, message: str, data: dict | None = None):
+    event = BotEvent(
+        bot_id=bot.id,
+        kind=kind,
+        message=message[:1000],
+        data=json.dumps(data, default=str)[:4000] if data else "",
+    )
+    session.add(event)
+    return event
+
+
+def events(session: Session, *, owner: User, bot_id: int, limit: int = 200) -> list[BotEvent]:
+    get_bot(session, owner=owner, bot_id=bot_id)
+    query = (
+        select(BotEvent)
+        .where(BotEvent.bot_id == bot_id)
+        .order_by(col(BotEvent.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query))
