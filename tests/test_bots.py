@@ -1,0 +1,127 @@
+"""Bot creation refuses bad input with nothing saved; lifecycle transitions; isolation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from core import bots, engine, users
+from core.errors import Conflict, InvalidInput, NotFound
+from core.exchanges.paper_book import open_paper_account
+from core.models import Bot
+
+
+@pytest.fixture
+def world(rt):
+    with rt.session() as s:
+        alice = users.register(
+            s, username="alice", email="a@x.io", name="A", password="Correct-Horse-9"
+        )
+        bob = users.register(
+            s, username="bob", email="b@x.io", name="B", password="Correct-Horse-9"
+        )
+        acc = open_paper_account(s, owner_id=alice.id, label="paper")
+        bob_acc = open_paper_account(s, owner_id=bob.id, label="paper")
+    return {"alice": alice, "bob": bob, "acc": acc, "bob_acc": bob_acc}
+
+
+def spec(world, **kw) -> bots.BotSpec:
+    base = {
+        "name": "b",
+        "account_id": world["acc"].id,
+        "symbol": "BTC/USDT",
+        "timeframe": "1m",
+        "strategy": "sma_cross",
+        "params": {},
+        "order_size": 100.0,
+    }
+    base.update(kw)
+    return bots.BotSpec(**base)
+
+
+def create(rt, world, owner="alice", **kw):
+    with rt.session() as s:
+        return bots.create_bot(
+            s, owner=world[owner], spec=spec(world, **kw), markets=engine.market_lookup(rt)
+        )
+
+
+def count(rt) -> int:
+    with rt.read() as s:
+        return s.exec(select(func.count()).select_from(Bot)).one()
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"strategy": "moonshot"}, "Unknown strategy"),
+        ({"params": {"fast": 50, "slow": 10}}, "smaller"),
+        ({"params": {"fast": "x"}}, "number"),
+        ({"symbol": "PEPE/USDT"}, "not traded"),
+        ({"timeframe": "2w"}, "timeframe"),
+        ({"order_size": 1.0}, "under the market minimum"),
+        ({"order_size": -5}, "positive"),
+        ({"order_size_type": "pct", "order_size": 150}, "at most 100"),
+        ({"stop_loss_pct": 0}, "Stop-loss"),
+        ({"take_profit_pct": float("nan")}, "Take-profit"),
+        ({"name": ""}, "Bot name"),
+        ({"name": "x" * 10_000}, "too long"),
+        ({"name": "a\x00b"}, "control"),
+        ({"max_open_positions": 0}, "Max open positions"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_saved(rt, world, kw, message):
+    with pytest.raises(InvalidInput, match=message):
+        create(rt, world, **kw)
+    assert count(rt) == 0
+
+
+def test_another_users_account_is_not_found(rt, world):
+    with pytest.raises(NotFound):
+        create(rt, world, account_id=world["bob_acc"].id)
+    assert count(rt) == 0
+
+
+def test_lifecycle_transitions(rt, world):
+    bot = create(rt, world)
+    owner = world["alice"]
+
+    def act(action):
+        with rt.session() as s:
+            return bots.change_status(s, owner=owner, bot_id=bot.id, action=action).status
+
+    assert act("start") == "running"
+    assert act("pause") == "paused"
+    with pytest.raises(Conflict):
+        act("pause")
+    assert act("resume") == "running"
+    with pytest.raises(Conflict, match="Stop the bot"), rt.session() as s:
+        bots.update_bot(
+            s,
+            owner=owner,
+            bot_id=bot.id,
+            spec=spec(world, name="c"),
+            markets=engine.market_lookup(rt),
+        )
+    assert act("stop") == "stopped"
+    assert act("archive") == "archived"
+    with rt.read() as s:
+        kinds = [e.message for e in bots.events(s, owner=owner, bot_id=bot.id)]
+    assert any("paused by user" in k for k in kinds)
+
+
+def test_other_users_cannot_see_or_control_a_bot(rt, world):
+    bot = create(rt, world)
+    with pytest.raises(NotFound), rt.session() as s:
+        bots.change_status(s, owner=world["bob"], bot_id=bot.id, action="start")
+    with pytest.raises(NotFound), rt.read() as s:
+        bots.get_bot(s, owner=world["bob"], bot_id=bot.id)
+    with rt.read() as s:
+        assert bots.list_bots(s, owner=world["bob"]) == []
+
+
+def test_duplicate_names_are_refused(rt, world):
+    create(rt, world)
+    with pytest.raises(Conflict):
+        create(rt, world)
