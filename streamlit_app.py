@@ -16,6 +16,8 @@ user = auth.gate(rt)
 pages = {
     "Trading": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/bots.py", title="Bots", icon=":material/smart_toy:"),
+        st.Page("pages/bot_detail.py", title="Bot detail", icon=":material/candlestick_chart:"),
         st.Page("pages/trades.py", title="Trades", icon=":material/receipt_long:"),
         st.Page("pages/exchange_accounts.py", title="Exchange accounts", icon=":material/key:"),
     ],
@@ -26,6 +28,7 @@ pages = {
 if user.role == "admin":
     pages["Administration"] = [
         st.Page("pages/admin_users.py", title="Users", icon=":material/group:"),
+        st.Page("pages/admin_bots.py", title="All bots", icon=":material/precision_manufacturing:"),
         st.Page("pages/system.py", title="System", icon=":material/monitor_heart:"),
     ]
 

@@ -1,0 +1,33 @@
+"""Administration: every bot on the platform; an admin can stop any bot."""
+
+import streamlit as st
+
+from core import bots, reports
+from core.errors import AppError
+from ui import boot
+from ui.session import require_admin
+
+rt = boot.runtime()
+admin = require_admin(rt)
+st.title("All bots")
+
+with rt.read() as session:
+    rows = reports.admin_bots(session)
+if not rows:
+    st.info("No bots on this platform yet.")
+    st.stop()
+st.dataframe(rows, hide_index=True, use_container_width=True)
+
+running = [r for r in rows if r["status"] in ("running", "paused", "error")]
+if running:
+    choice = st.selectbox(
+        "Bot", running, format_func=lambda r: f"#{r['id']} {r['name']} ({r['owner']})"
+    )
+    if st.button("Stop this bot"):
+        try:
+            with rt.session() as session:
+                bots.change_status(session, owner=admin, bot_id=choice["id"], action="stop")
+        except AppError as exc:
+            st.error(exc.message)
+        else:
+            st.rerun()

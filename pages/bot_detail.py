@@ -1,0 +1,98 @@
+"""Bot detail: candles with indicators and entries/exits, PnL, position, trades, orders, events.
+
+The live part refreshes every few seconds inside a fragment; plotly keeps the user's zoom
+(uirevision) across refreshes."""
+
+import pandas as pd
+import streamlit as st
+
+from core import bots, botview, charts, reports
+from ui import boot
+from ui.format import badge, money, when
+from ui.session import current_user
+
+rt = boot.runtime()
+user = current_user(rt)
+
+with rt.read() as session:
+    mine = bots.list_bots(session, owner=user)
+if not mine:
+    st.title("Bot detail")
+    st.info("No bots yet: create one on the **Bots** page.")
+    st.stop()
+ids = [b.id for b in mine]
+wanted = st.session_state.get("detail_bot_id")
+bot_id = st.selectbox(
+    "Bot",
+    ids,
+    index=ids.index(wanted) if wanted in ids else 0,
+    format_func=lambda i: botview.bot_label(next(b for b in mine if b.id == i)),
+)
+st.session_state["detail_bot_id"] = bot_id
+
+
+@st.fragment(run_every=5)
+def live() -> None:
+    data = botview.chart_data(rt, owner=user, bot_id=bot_id)
+    bot = data["bot"]
+    st.markdown(f"### {bot.name} {badge(bot.status, bot.status_reason)}")
+    with rt.read() as session:
+        flt = reports.TradeFilter(bot_id=bot.id)
+        rows, totals = reports.trades(session, owner=user, flt=flt, limit=200)
+        curve = reports.pnl_curve(session, owner=user, bot_id=bot.id)
+        positions = [
+            p for p in reports.open_positions(session, owner=user) if p["bot_id"] == bot.id
+        ]
+        events = bots.events(session, owner=user, bot_id=bot.id, limit=100)
+    cols = st.columns(4)
+    cols[0].metric("Realised PnL", money(totals["pnl"]))
+    cols[1].metric("Trades", totals["trades"])
+    unrealised = sum(p["unrealised_pnl"] or 0 for p in positions)
+    cols[2].metric("Unrealised", money(unrealised))
+    cols[3].metric("Last tick", when(bot.last_tick_at))
+    if data["candles"].empty:
+        st.info("No market data yet: the chart appears after the first candle closes.")
+    else:
+        fig = charts.candlestick(
+            data["candles"],
+            title=f"{bot.symbol} {bot.timeframe}",
+            indicators=data["indicators"],
+            trades=data["trades"],
+        )
+        st.plotly_chart(fig, use_container_width=True, key=f"chart{bot.id}")
+    if curve:
+        series = pd.Series(
+            [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
+        )
+        st.plotly_chart(
+            charts.equity_curve({"realised PnL": series}, title="Realised PnL"),
+            use_container_width=True,
+            key=f"equity{bot.id}",
+        )
+    st.subheader("Open position")
+    if positions:
+        st.dataframe(positions, hide_index=True, use_container_width=True)
+    else:
+        st.caption("Flat: no open position.")
+    tabs = st.tabs(["Trades", "Orders", "Events"])
+    with tabs[0]:
+        st.dataframe(
+            [{**r, "entry_ts": when(r["entry_ts"]), "exit_ts": when(r["exit_ts"])} for r in rows],
+            hide_index=True,
+            use_container_width=True,
+        )
+    with tabs[1]:
+        st.dataframe(
+            botview.orders_of(rt, owner=user, bot_id=bot.id),
+            hide_index=True,
+            use_container_width=True,
+        )
+    with tabs[2]:
+        st.dataframe(
+            [{"when": e.ts, "kind": e.kind, "message": e.message} for e in events],
+            hide_index=True,
+            use_container_width=True,
+        )
+
+
+live()

@@ -1,0 +1,92 @@
+"""Bots: the list with status and PnL, actions, and the create form."""
+
+import streamlit as st
+
+from core import accounts, bots, engine, reports
+from core.errors import AppError
+from ui import boot
+from ui.bot_form import bot_form
+from ui.format import badge, money, when
+from ui.session import current_user
+
+rt = boot.runtime()
+user = current_user(rt)
+st.title("Bots")
+
+ACTIONS = {
+    "running": ["pause", "stop"],
+    "paused": ["resume", "stop"],
+    "stopped": ["start", "archive"],
+    "error": ["start", "stop", "archive"],
+}
+LABELS = {
+    "start": "▶ Start",
+    "pause": "❚❚ Pause",
+    "resume": "▶ Resume",
+    "stop": "■ Stop",
+    "archive": "🗑 Delete (archive)",
+}
+
+
+def act(bot_id: int, action: str) -> None:
+    try:
+        with rt.session() as session:
+            if action == "exit_now":
+                bots.request_exit_now(session, owner=user, bot_id=bot_id)
+            else:
+                bots.change_status(session, owner=user, bot_id=bot_id, action=action)
+    except AppError as exc:
+        st.error(exc.message)
+        return
+    st.rerun()
+
+
+with rt.read() as session:
+    cards = reports.bot_cards(session, owner=user)
+    my_accounts = accounts.list_accounts(session, owner=user)
+
+if not cards:
+    st.info(
+        "No bots yet. Create your first one below — on a paper account it trades the "
+        "simulated market with play money."
+    )
+for card in cards:
+    bot = card["bot"]
+    with st.container(border=True):
+        top = st.columns([4, 3, 3])
+        top[0].markdown(f"**{bot.name}** · {bot.symbol} · {bot.timeframe} · `{bot.strategy}`")
+        top[1].markdown(badge(bot.status, bot.status_reason))
+        top[2].markdown(
+            f"PnL **{money(card['realised_pnl'])}** · {card['open_lots']} open · "
+            f"last tick {when(bot.last_tick_at)}"
+        )
+        buttons = st.columns(6)
+        for i, action in enumerate(ACTIONS.get(bot.status, [])):
+            if action == "archive":
+                with buttons[i].popover(LABELS[action]):
+                    st.write("Archive this bot? It stops for good; its history is kept.")
+                    if st.button("Yes, archive", key=f"archive{bot.id}"):
+                        act(bot.id, action)
+            elif buttons[i].button(LABELS[action], key=f"{action}{bot.id}"):
+                act(bot.id, action)
+        if card["open_lots"] and bot.status == "running":
+            with buttons[4].popover("Exit now"):
+                st.write("Sell the open position at market on the next step?")
+                if st.button("Yes, exit now", key=f"exit{bot.id}"):
+                    act(bot.id, "exit_now")
+        if buttons[5].button("Details →", key=f"detail{bot.id}"):
+            st.session_state["detail_bot_id"] = bot.id
+            st.switch_page("pages/bot_detail.py")
+
+st.subheader("Create a bot")
+spec = bot_form(my_accounts, engine.market_lookup(rt))
+if spec is not None:
+    try:
+        with rt.session() as session:
+            created = bots.create_bot(
+                session, owner=user, spec=spec, markets=engine.market_lookup(rt)
+            )
+    except AppError as exc:
+        st.error(exc.message)
+    else:
+        st.success(f"Bot {created.name!r} created. Start it when you are ready.")

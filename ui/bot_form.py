@@ -1,0 +1,141 @@
+"""The bot form, generated from the strategy's parameter schema."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.bots import BotSpec
+from core.exchanges.base import TIMEFRAMES
+from core.strategies import list_strategies
+
+
+def param_inputs(strategy, key: str) -> dict:
+    values = {}
+    for p in strategy.params:
+        label = p.name.replace("_", " ").capitalize()
+        if p.type is bool:
+            values[p.name] = st.checkbox(
+                label, value=bool(p.default), help=p.help, key=f"{key}{p.name}"
+            )
+        elif p.type is int:
+            values[p.name] = st.number_input(
+                label,
+                min_value=int(p.min) if p.min is not None else None,
+                max_value=int(p.max) if p.max is not None else None,
+                value=int(p.default),
+                step=1,
+                help=p.help,
+                key=f"{key}{p.name}",
+            )
+        else:
+            values[p.name] = st.number_input(
+                label,
+                min_value=float(p.min) if p.min is not None else None,
+                max_value=float(p.max) if p.max is not None else None,
+                value=float(p.default),
+                help=p.help,
+                key=f"{key}{p.name}",
+                format="%g",
+            )
+    return values
+
+
+def strategy_picker(key: str):
+    strategies = list_strategies()
+    chosen = st.selectbox(
+        "Strategy", strategies, format_func=lambda s: s.title, key=f"{key}strategy"
+    )
+    st.caption(chosen.description)
+    return chosen
+
+
+def optional_pct(label: str, help_text: str, key: str) -> float | None:
+    value = st.number_input(
+        f"{label} (0 = off)",
+        min_value=0.0,
+        max_value=1000.0,
+        value=0.0,
+        help=help_text,
+        key=key,
+        format="%g",
+    )
+    return value or None
+
+
+def bot_form(accounts: list, markets_for, key: str = "new_") -> BotSpec | None:
+    """Render the form; return a BotSpec when submitted (the service validates it)."""
+    usable = [a for a in accounts if a.status in ("ok", "unverified")]
+    if not usable:
+        st.info(
+            "Add an exchange account first (a paper account needs no key) on the "
+            "**Exchange accounts** page."
+        )
+        return None
+    account = st.selectbox(
+        "Exchange account",
+        usable,
+        key=f"{key}account",
+        format_func=lambda a: f"{a.label} ({a.kind} · {a.exchange_id})",
+    )
+    symbols = sorted(markets_for(account))
+    strategy = strategy_picker(key)
+    with st.form(f"{key}form"):
+        name = st.text_input("Bot name", max_chars=64, key=f"{key}name")
+        cols = st.columns(2)
+        symbol = cols[0].selectbox(
+            "Market",
+            symbols,
+            key=f"{key}symbol",
+            index=symbols.index("BTC/USDT") if "BTC/USDT" in symbols else 0,
+        )
+        timeframe = cols[1].selectbox("Timeframe", list(TIMEFRAMES), key=f"{key}tf")
+        st.markdown("**Strategy parameters**")
+        params = param_inputs(strategy, key)
+        st.markdown("**Order size**")
+        cols = st.columns(2)
+        size_type = cols[0].radio(
+            "Size in",
+            ["quote", "pct"],
+            horizontal=True,
+            key=f"{key}stype",
+            format_func=lambda t: "quote amount" if t == "quote" else "% of balance",
+        )
+        size = cols[1].number_input(
+            "Size", min_value=0.0, value=100.0, key=f"{key}size", format="%g"
+        )
+        st.markdown("**Risk limits**")
+        cols = st.columns(3)
+        with cols[0]:
+            tp = optional_pct("Take-profit %", "Sell a position this % above its entry", f"{key}tp")
+            sl = optional_pct("Stop-loss %", "Sell a position this % below its entry", f"{key}sl")
+        with cols[1]:
+            trail = optional_pct(
+                "Trailing stop %", "Sell this % below the best close since entry", f"{key}tr"
+            )
+            dd = optional_pct(
+                "Max drawdown %", "Pause the bot after this drawdown of its equity", f"{key}dd"
+            )
+        with cols[2]:
+            max_pos = st.number_input("Max open positions", 1, 50, 1, key=f"{key}mp")
+            cooldown = st.number_input(
+                "Cooldown after a loss (minutes)", 0, 10_080, 0, key=f"{key}cd"
+            )
+        submitted = st.form_submit_button("Create bot", type="primary")
+    if not submitted:
+        return None
+    return BotSpec(
+        name=name,
+        account_id=account.id,
+        symbol=symbol,
+        timeframe=timeframe,
+        strategy=strategy.name,
+        params=params,
+        order_size_type=size_type,
+        order_size=float(size),
+        take_profit_pct=tp,
+        stop_loss_pct=sl,
+        trailing_stop_pct=trail,
+        max_open_positions=int(max_pos),
+        max_drawdown_pct=dd,
+        cooldown_minutes=int(cooldown),
+    )
