@@ -196,6 +196,9 @@ class PaperExchange(Exchange):
                 query = query.where(PaperOrder.symbol == symbol)
             return [book.to_result(o) for o in session.exec(query.order_by(PaperOrder.id))]
 
+    def close(self) -> None:
+        self.feed.close()
+
     # --- internals -----------------------------------------------------------------------------
     def _find(self, client_order_id: str, session: Session | None = None) -> PaperOrder | None:
         query = select(PaperOrder).where(
