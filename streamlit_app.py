@@ -7,10 +7,12 @@ import streamlit as st
 
 from ui import auth, boot
 from ui.boundary import guard
+from ui.worker_embed import ensure_worker
 
 st.set_page_config(page_title="Steadybot", page_icon=":material/smart_toy:", layout="wide")
 
 rt = boot.runtime()
+ensure_worker(rt)  # embedded mode: one consumer thread per process, started once
 user = auth.gate(rt)
 
 pages = {

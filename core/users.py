@@ -74,8 +74,9 @@ def set_registration_open(session: Session, *, admin: User, is_open: bool) -> No
 
 
 def register(session: Session, *, username: str, email: str, name: str, password: str) -> User:
-    """Self-service sign-up. The first user becomes admin; later ones need registration open."""
-    first = count_users(session) == 0
+    """Self-service sign-up. The first person to register becomes admin (the demo trader does
+    not count); later ones need registration open."""
+    first = not _any_admin(session)
     if not first and not registration_open(session):
         raise Forbidden("Registration is closed. Ask an administrator for an account.")
     return create_user(
@@ -217,6 +218,14 @@ def _require_admin(actor: User) -> None:
 def _active_admins(session: Session) -> int:
     query = select(func.count()).select_from(User).where(User.role == "admin", User.is_active)
     return session.exec(query).one()
+
+
+def has_admin(session: Session) -> bool:
+    return _any_admin(session)
+
+
+def _any_admin(session: Session) -> bool:
+    return session.exec(select(User.id).where(User.role == "admin")).first() is not None
 
 
 def set_active(session: Session, *, admin: User, user_id: int, active: bool) -> User:

@@ -14,6 +14,7 @@ import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from core import users
+from core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from core.errors import AppError
 from core.models import User
 from core.runtime import Runtime
@@ -147,8 +148,14 @@ def _checked_user(rt: Runtime, authenticator: stauth.Authenticate) -> User | Non
 
 def _landing(rt: Runtime) -> None:
     with rt.read() as session:
-        first = users.count_users(session) == 0
+        first = not users.has_admin(session)
         is_open = users.registration_open(session)
+        demo = users.get_by_username(session, username=DEMO_USERNAME)
+    if demo is not None and demo.is_active and rt.settings.demo_enabled:
+        st.info(
+            f"Just looking? Sign in as **{DEMO_USERNAME}** with password "
+            f"**{DEMO_PASSWORD}**: a paper bot is already trading the simulated market."
+        )
     if first:
         st.info("Welcome! No account exists yet: the first account you create becomes the admin.")
     if not (first or is_open):

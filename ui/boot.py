@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from core.demo import ensure_demo
 from core.errors import ConfigError
 from core.runtime import Runtime, start
 
@@ -19,7 +20,9 @@ def _secrets() -> dict:
 
 @st.cache_resource(show_spinner=False)
 def _runtime_for(env_key: tuple) -> Runtime:  # env_key: part of the cache key
-    return start("web", secrets=_secrets())
+    rt = start("web", secrets=_secrets())
+    ensure_demo(rt)
+    return rt
 
 
 def runtime() -> Runtime:

@@ -39,6 +39,7 @@ def test_register_sign_in_reload_sign_out(app_server, browser_page):
     page.get_by_text("You are signed out.").wait_for()
     page.get_by_role("button", name="Sign in").wait_for()
     page.screenshot(path=str(ARTIFACTS / "03-signed-out.png"), full_page=True)
+    page.wait_for_timeout(1500)  # the cookie component deletes the cookie in the browser
     page.reload()
     page.get_by_role("button", name="Sign in").wait_for()
     assert page.get_by_text("You have no bots yet").count() == 0

@@ -1,0 +1,97 @@
+"""Huey tasks: thin shells over core (scheduling, one tick, account re-checks).
+
+`WorkerApp` registers the tasks on a given Huey, so a process (or a test) can build as many
+independent apps as it needs. The tick body is looked up at call time (`runner`), which is the
+seam tests use to count executions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from huey import Huey, crontab
+
+from core import engine, scheduler
+from core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+TickRunner = Callable[..., str]
+
+
+def default_runner(rt: Runtime, *, bot_id: int, candle_ts: int, worker_id: str) -> str:
+    return engine.run_bot_tick(rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id)
+
+
+class WorkerApp:
+    def __init__(
+        self, rt: Runtime, huey: Huey, worker_id: str, runner: TickRunner | None = None
+    ) -> None:
+        self.rt, self.huey, self.worker_id = rt, huey, worker_id
+        self.runner = runner or default_runner
+        self.run_tick = huey.task(name="steadybot.run_tick")(self._run_tick)
+        huey.periodic_task(crontab(minute="*/10"), name="steadybot.recheck_accounts")(
+            self._recheck_accounts
+        )
+
+    def _run_tick(self, tick_id: int) -> str:
+        with self.rt.session() as session:
+            tick = scheduler.claim_tick(session, tick_id=tick_id, worker_id=self.worker_id)
+            claimed = (tick.bot_id, tick.candle_ts) if tick else None
+        if claimed is None:
+            return "not claimed"
+        bot_id, candle_ts = claimed
+        try:
+            outcome = self.runner(
+                self.rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=self.worker_id
+            )
+        except Exception as exc:
+            log.exception("tick %s (bot %s, candle %s) crashed", tick_id, bot_id, candle_ts)
+            outcome = f"error: {type(exc).__name__}"
+        with self.rt.session() as session:
+            scheduler.finish_tick(session, tick_id=tick_id, outcome=outcome)
+        log.info("tick %s bot %s candle %s: %s", tick_id, bot_id, candle_ts, outcome)
+        return outcome
+
+    def _recheck_accounts(self) -> None:
+        from core.account_checks import recheck_unverified
+
+        recheck_unverified(self.rt)
+
+    def schedule_once(self, now_ms: int | None = None) -> int:
+        """Create due ticks and enqueue them (plus lost ones); returns how many were enqueued."""
+        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        with self.rt.session() as session:
+            created = scheduler.schedule_due_ticks(session, now_ms=now_ms)
+        with self.rt.read() as session:
+            lost = scheduler.lost_ticks(session)
+        ids = sorted({t[0] for t in created} | {t[0] for t in lost})
+        for tick_id in ids:
+            self.run_tick(tick_id)
+        if ids:
+            log.info("scheduled %d new tick(s), re-enqueued %d", len(created), len(lost))
+        return len(ids)
+
+
+class Ticker(threading.Thread):
+    """Calls `schedule_once` a second after every minute boundary (and once at start), so
+    ticks start within seconds of a candle close; Huey's own periodic timer is not aligned."""
+
+    def __init__(self, app: WorkerApp, *, offset_s: float = 1.0) -> None:
+        super().__init__(name="steadybot-ticker", daemon=True)
+        self.app, self.offset_s = app, offset_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.app.schedule_once()
+            except Exception:
+                log.exception("scheduling failed; retrying at the next minute")
+            now = time.time()
+            self.stopped.wait(60 - now % 60 + self.offset_s)
+
+    def stop(self) -> None:
+        self.stopped.set()
