@@ -1,0 +1,69 @@
+"""Every ccxt exception becomes a domain error through ONE ordered table.
+
+Messages keep only the exchange's own error text: URLs, query strings (signatures, keys) and
+anything that looks like the caller's credentials are removed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ccxt
+
+from core import errors
+
+# Most specific first: the first matching class wins.
+TABLE: tuple[tuple[type[Exception], type[errors.AppError]], ...] = (
+    (ccxt.RateLimitExceeded, errors.RateLimited),
+    (ccxt.DDoSProtection, errors.RateLimited),
+    (ccxt.RequestTimeout, errors.ExchangeTemporaryError),
+    (ccxt.ExchangeNotAvailable, errors.ExchangeTemporaryError),
+    (ccxt.OnMaintenance, errors.ExchangeTemporaryError),
+    (ccxt.InvalidNonce, errors.ExchangeTemporaryError),
+    (ccxt.NetworkError, errors.ExchangeTemporaryError),
+    (ccxt.AuthenticationError, errors.ExchangeAuthError),
+    (ccxt.PermissionDenied, errors.ExchangeAuthError),
+    (ccxt.AccountSuspended, errors.ExchangeAuthError),
+    (ccxt.InsufficientFunds, errors.InsufficientFunds),
+    (ccxt.BadSymbol, errors.InvalidInput),
+    (ccxt.OrderNotFound, errors.OrderRejected),
+    (ccxt.InvalidOrder, errors.OrderRejected),
+    (ccxt.NotSupported, errors.ExchangeNotSupported),
+    (ccxt.BadResponse, errors.ExchangeTemporaryError),
+    (ccxt.BaseError, errors.ExchangeError),
+)
+_URL = re.compile(r"\b(?:GET|POST|PUT|DELETE)?\s*https?://\S+", re.IGNORECASE)
+_QUERY = re.compile(r"[?&][^\s]*")
+
+
+def domain_class(exc: Exception) -> type[errors.AppError]:
+    for ccxt_class, domain in TABLE:
+        if isinstance(exc, ccxt_class):
+            return domain
+    return errors.ExchangeError
+
+
+def sanitise(text: str, secrets: tuple[str, ...] = ()) -> str:
+    text = _URL.sub("", text)
+    text = _QUERY.sub("", text)
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "***")
+    return " ".join(text.split())[:300]
+
+
+def to_domain(
+    exc: Exception,
+    *,
+    exchange_id: str,
+    secrets: tuple[str, ...] = (),
+    retry_after: float | None = None,
+) -> errors.AppError:
+    cls = domain_class(exc)
+    detail = sanitise(str(exc), secrets) or type(exc).__name__
+    if cls in (errors.OrderRejected, errors.ExchangeError) and "insufficient" in detail.lower():
+        cls = errors.InsufficientFunds  # some exchanges report it as a generic rejection
+    message = f"{exchange_id}: {detail}"
+    if cls is errors.RateLimited:
+        return errors.RateLimited(message, retry_after=retry_after)
+    return cls(message)
