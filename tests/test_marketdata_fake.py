@@ -8,6 +8,7 @@ that class.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from sqlmodel import func, select
@@ -23,10 +24,13 @@ SYMBOL = "BTC/USDT"
 
 
 class Venue:
-    """The fake exchange, as these tests use it (assumed API: adapt here only)."""
+    """The fake exchange with a clock these tests move (10 days in the past: never ahead of
+    the client's own clock)."""
 
     def __init__(self) -> None:
-        self.fake = fakes.FakeExchange()
+        start = int(time.time() * 1000) - 10 * 86_400_000
+        self._now = [start - start % MINUTE + 30_000]
+        self.fake = fakes.FakeExchange(now_ms=lambda: self._now[0])
         self.fake.start()
 
     @property
@@ -34,16 +38,19 @@ class Venue:
         return self.fake.url
 
     def now(self) -> int:
-        return self.fake.now_ms()
+        return self._now[0]
 
     def advance(self, ms: int) -> None:
-        self.fake.advance(ms)
+        self._now[0] += ms
 
     def klines_requests(self) -> int:
-        return self.fake.request_count("klines")
+        return self.fake.requests("GET", "/api/v3/klines")
 
     def fail_klines_after(self, pages: int) -> None:
-        self.fake.inject("http_500", path="klines", after=pages)
+        self.fake.inject("5xx", path="/api/v3/klines", after=pages)
+
+    def heal(self) -> None:
+        self.fake.clear_faults()
 
     def close(self) -> None:
         self.fake.stop()
@@ -144,5 +151,6 @@ def test_a_download_that_failed_at_the_exchange_resumes(rt, venue):
         download(rt, feed, venue, since, sleep=lambda _s: None)
     cached_after_failure = count_cached(rt)[0]
     assert cached_after_failure == 1_000
+    venue.heal()
     stats = download(rt, feed, venue, since)
     assert stats.inserted == 1_500 and count_cached(rt) == (2_500, 2_500)

@@ -73,8 +73,10 @@ class FakeExchange:
         count: int = 1000,
         seconds: float = 0.0,
         retry_after: int = 1,
+        after: int = 0,
     ) -> None:
-        """Apply `kind` to the next `count` requests on `path` ("*" = every path)."""
+        """Apply `kind` to `count` requests on `path` ("*" = every path), after letting
+        `after` of them through."""
         if kind not in FAULTS:
             raise ValueError(f"unknown fault {kind!r}")
         self.faults.append(
@@ -84,6 +86,7 @@ class FakeExchange:
                 "count": count,
                 "seconds": seconds,
                 "retry_after": retry_after,
+                "after": after,
             }
         )
 
@@ -91,10 +94,14 @@ class FakeExchange:
         self.faults.clear()
 
     def take_fault(self, path: str) -> dict | None:
-        for fault in self.faults:
-            if fault["count"] > 0 and fault["path"] in ("*", path):
-                fault["count"] -= 1
-                return fault
+        with self.stats_lock:
+            for fault in self.faults:
+                if fault["count"] > 0 and fault["path"] in ("*", path):
+                    if fault["after"] > 0:
+                        fault["after"] -= 1
+                        return None
+                    fault["count"] -= 1
+                    return fault
         return None
 
     def count(self, method: str, path: str, symbol: str | None = None) -> None:
