@@ -9,7 +9,9 @@ queue behind writers. PostgreSQL (psycopg 3) gets pool pre-ping.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,8 +70,8 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engi
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")  # first: the next may wait
+        _set_wal(cur, busy_timeout_ms)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -80,6 +82,20 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engi
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _set_wal(cur, busy_timeout_ms: int) -> None:
+    """Switching a fresh file to WAL can report "locked" without waiting when another process
+    switches it at the same moment: retry within the busy timeout."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def get_engine(url: str, *, busy_timeout_ms: int = 30_000) -> Engine:
