@@ -1,0 +1,113 @@
+"""`python -m core.cli` as a real subprocess: doctor and create-user."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core import db
+from core.models import AuditLog, User
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = "Correct-Horse-9"
+
+
+def cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_doctor_before_and_after_migrate(data_dir):
+    before = cli("doctor", "--json")
+    assert before.returncode == 1
+    assert json.loads(before.stdout)["database"]["schema_at_head"] is False
+    assert cli("migrate").returncode == 0
+    after = cli("doctor", "--json")
+    report = json.loads(after.stdout)
+    assert after.returncode == 0 and report["ok"] is True
+    assert report["database"]["backend"] == "sqlite"
+    assert report["database"]["journal_mode"] == "wal"
+    assert report["database"]["schema_at_head"] is True
+
+
+def test_doctor_on_postgresql(pg_url):
+    assert cli("migrate", STEADYBOT_DATABASE_URL=pg_url).returncode == 0
+    result = cli("doctor", "--json", STEADYBOT_DATABASE_URL=pg_url)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["database"]["backend"] == "postgresql"
+
+
+def test_doctor_in_production_without_secrets_names_the_variable():
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("STEADYBOT_COOKIE_KEY", "STEADYBOT_MASTER_KEYS")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "core.cli", "doctor"],
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+        env={**env, "STEADYBOT_ENV": "production"},
+    )
+    assert result.returncode == 1
+    assert "STEADYBOT_COOKIE_KEY" in result.stdout + result.stderr
+
+
+def _counts(data_dir: Path) -> tuple[int, int]:
+    engine = db.make_engine(f"sqlite:///{(data_dir / 'steadybot.db').resolve()}")
+    with Session(engine) as s:
+        return (
+            s.exec(select(func.count()).select_from(User)).one(),
+            s.exec(select(func.count()).select_from(AuditLog)).one(),
+        )
+
+
+def test_create_user_reads_the_password_from_stdin(data_dir):
+    result = cli(
+        "create-user", "alice", "--email", "alice@example.com", "--admin", stdin=GOOD + "\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert GOOD not in result.stdout + result.stderr
+    assert _counts(data_dir)[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (("bob", "--email", "bob@example.com"), "Xq7!", "too short"),
+        (("alice", "--email", "other@example.com"), GOOD, "taken"),
+        (("bob", "--email", "alice@example.com"), GOOD, "already exists"),
+        (("bob", "--email", "not-an-email"), GOOD, "not a valid"),
+        (("b\x01ob", "--email", "b@example.com"), GOOD, "control"),
+    ],
+)
+def test_create_user_bad_input_exits_2_and_writes_nothing(data_dir, args, password, message):
+    assert (
+        cli("create-user", "alice", "--email", "alice@example.com", stdin=GOOD + "\n").returncode
+        == 0
+    )
+    before = _counts(data_dir)
+    result = cli("create-user", *args, stdin=password + "\n")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert password not in result.stderr
+    assert _counts(data_dir) == before
