@@ -1,0 +1,105 @@
+"""supervisord runs web and worker from supervisord.conf and restarts each after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    """The real supervisord.conf with the data dir, port and interpreter of this test."""
+    text = (ROOT / "supervisord.conf").read_text()
+    data = tmp_path / "data"
+    (data / "logs").mkdir(parents=True)
+    text = text.replace("%(here)s/data", str(data)).replace("%(here)s", str(ROOT))
+    text = text.replace("--server.port 8501", f"--server.port {port} --server.address 127.0.0.1")
+    text = text.replace("command=python ", f"command={sys.executable} ")
+    path = tmp_path / "supervisord.conf"
+    path.write_text(text)
+    return path
+
+
+def _ctl(conf: Path, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(conf), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout
+
+
+def _pids(conf: Path) -> dict[str, int | None]:
+    pids = {}
+    for line in _ctl(conf, "status").splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            pids[parts[0]] = int(parts[3].rstrip(",")) if parts[1] == "RUNNING" else None
+    return pids
+
+
+def _wait(predicate, limit_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+def test_both_programs_run_and_come_back_after_kill_9(tmp_path):
+    port = _free_port()
+    conf = _config(tmp_path, port)
+    env = {
+        **os.environ,
+        "STEADYBOT_COOKIE_KEY": TEST_COOKIE_KEY,
+        "STEADYBOT_MASTER_KEYS": TEST_MASTER_KEY,
+        "STEADYBOT_DEMO": "0",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
+        env=env,
+        check=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    try:
+        assert _wait(lambda: all(_pids(conf).get(p) for p in ("web", "worker")))
+        assert _wait(lambda: _healthy(port))
+        for program in ("worker", "web"):
+            old = _pids(conf)[program]
+            os.kill(old, signal.SIGKILL)
+            assert _wait(lambda p=program, o=old: _pids(conf).get(p) not in (None, o)), program
+        assert _wait(lambda: _healthy(port))
+        heartbeat_log = (tmp_path / "data" / "logs" / "worker.log").read_text()
+        assert "worker started" in heartbeat_log
+    finally:
+        _ctl(conf, "shutdown")
+        _wait(lambda: not (tmp_path / "data" / "supervisord.pid").exists(), 30)
