@@ -12,6 +12,8 @@ from ui.session import current_user
 rt = boot.runtime()
 user = current_user(rt)
 st.title("Bots")
+if flash := st.session_state.pop("bots_flash", None):
+    st.success(flash)
 
 ACTIONS = {
     "running": ["pause", "stop"],
@@ -89,4 +91,5 @@ if spec is not None:
     except AppError as exc:
         st.error(exc.message)
     else:
-        st.success(f"Bot {created.name!r} created. Start it when you are ready.")
+        st.session_state["bots_flash"] = f"Bot {created.name!r} created. Start it when ready."
+        st.rerun()
