@@ -111,3 +111,60 @@ def test_create_user_bad_input_exits_2_and_writes_nothing(data_dir, args, passwo
     assert message in result.stderr
     assert password not in result.stderr
     assert _counts(data_dir) == before
+
+
+def test_backtest_command_prints_json_trades_and_metrics(tmp_path):
+    import pandas as pd
+
+    from core.exchanges.sim import sim_candles
+
+    a = sim_candles("BTC/USDT", "1h", 1_767_225_600_000, 400)
+    csv = tmp_path / "btc.csv"
+    pd.DataFrame(
+        {
+            "date": pd.to_datetime(a["ts"], unit="ms"),
+            "open": a["open"],
+            "high": a["high"],
+            "low": a["low"],
+            "close": a["close"],
+        }
+    ).to_csv(csv)
+    result = cli(
+        "backtest",
+        "--strategy",
+        "sma_cross",
+        "--param",
+        "fast=5",
+        "--param",
+        "slow=20",
+        "--csv",
+        str(csv),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["metrics"]["num_trades"] == len(data["trades"]) > 0
+    assert {"entry_time", "exit_time", "entry_price", "exit_price", "amount", "pnl"} <= set(
+        data["trades"][0]
+    )
+    assert {"total_return_pct", "max_drawdown_pct", "win_rate_pct", "final_equity"} <= set(
+        data["metrics"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--strategy", "nope"), "Unknown strategy"),
+        (("--param", "fast"), "KEY=VALUE"),
+        (("--param", "fast=50"), "smaller"),
+    ],
+)
+def test_backtest_bad_input_is_one_clear_line(tmp_path, args, message):
+    csv = tmp_path / "c.csv"
+    csv.write_text("date,open,high,low,close\n2026-01-01,1,2,0.5,1\n2026-01-02,1,2,0.5,1\n")
+    base = ["backtest", "--csv", str(csv)]
+    if "--strategy" not in args:
+        base += ["--strategy", "sma_cross"]
+    result = cli(*base, *args)
+    assert result.returncode == 2 and message in result.stderr
