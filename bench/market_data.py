@@ -26,46 +26,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core import db, marketdata, migrate
 from core.exchanges.live import LiveExchange
-from tests.fakes import exchange as fakes
-from tests.fakes.binance_book import MARKETS
-
-
-def fakes_markets() -> list[str]:
-    return list(MARKETS)
-
+from tests.fakes.clocked import ClockedFake
 
 MINUTE = 60_000
 
 
-class Venue:
-    """The fake exchange with a clock the bench moves (10 days in the past, minute-aligned)."""
-
-    def __init__(self) -> None:
-        start = int(time.time() * 1000) - 10 * 86_400_000
-        self._now = [start - start % MINUTE + 30_000]
-        self.fake = fakes.FakeExchange(now_ms=lambda: self._now[0])
-        self.fake.start()
-
-    @property
-    def url(self) -> str:
-        return self.fake.url
-
-    def now(self) -> int:
-        return self._now[0]
-
-    def advance(self, ms: int) -> None:
-        self._now[0] += ms
-
-    def klines_requests(self) -> int:
-        return self.fake.requests("GET", "/api/v3/klines")
-
-    def symbols(self, n: int) -> list[str]:
-        # The fake lists 20 USDT markets; unified symbols as ccxt shows them.
-        names = [s[:-4] + "/USDT" for s in fakes_markets()]
-        return names[:n]
-
-    def stop(self) -> None:
-        self.fake.stop()
+Venue = ClockedFake
 
 
 def run(bots: int, markets: int, candles: int, window: int, threads: int) -> dict:

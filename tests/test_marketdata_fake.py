@@ -1,59 +1,26 @@
 """Sharing and downloading through the real ccxt.binance client (LiveExchange) against the fake
 exchange on 127.0.0.1: requests are counted at the fake.
 
-Every call into the fake is in the `Venue` adapter below, so a different fake API changes only
-that class.
+The fake runs with a clock the tests move (tests.fakes.clocked).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlmodel import func, select
 
 from core import marketdata
+from core.exchanges import live
 from core.models import Candle as CandleRow
-
-live = pytest.importorskip("core.exchanges.live")
-fakes = pytest.importorskip("tests.fakes.exchange")
+from tests.fakes.clocked import ClockedFake
 
 MINUTE = 60_000
 SYMBOL = "BTC/USDT"
 
 
-class Venue:
-    """The fake exchange with a clock these tests move (10 days in the past: never ahead of
-    the client's own clock)."""
-
-    def __init__(self) -> None:
-        start = int(time.time() * 1000) - 10 * 86_400_000
-        self._now = [start - start % MINUTE + 30_000]
-        self.fake = fakes.FakeExchange(now_ms=lambda: self._now[0])
-        self.fake.start()
-
-    @property
-    def url(self) -> str:
-        return self.fake.url
-
-    def now(self) -> int:
-        return self._now[0]
-
-    def advance(self, ms: int) -> None:
-        self._now[0] += ms
-
-    def klines_requests(self) -> int:
-        return self.fake.requests("GET", "/api/v3/klines")
-
-    def fail_klines_after(self, pages: int) -> None:
-        self.fake.inject("5xx", path="/api/v3/klines", after=pages)
-
-    def heal(self) -> None:
-        self.fake.clear_faults()
-
-    def close(self) -> None:
-        self.fake.stop()
+Venue = ClockedFake
 
 
 @pytest.fixture

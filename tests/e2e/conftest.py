@@ -115,3 +115,21 @@ def browser_page() -> Iterator:
         finally:
             context.close()
             browser.close()
+
+
+def register_and_sign_in(page, password: str, *, shoot: bool = False) -> None:
+    """The first visit of a person: create the (admin) account, then sign in."""
+    page.get_by_text("the first account you create becomes the admin").wait_for()
+    if shoot:
+        page.screenshot(path=str(ARTIFACTS / "01-welcome.png"), full_page=True)
+    page.get_by_label("New username").fill("alice")
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_label("Display name").fill("Alice")
+    page.get_by_label("New password", exact=True).fill(password)
+    page.get_by_label("Repeat password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+    page.get_by_text("Account 'alice' created (admin)").wait_for()
+    page.get_by_label("Username", exact=True).fill("alice")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("You have no bots yet").wait_for()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, register_and_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
@@ -13,21 +13,7 @@ PASSWORD = "Correct-Horse-9"
 def test_register_sign_in_reload_sign_out(app_server, browser_page):
     page = browser_page
     page.goto(app_server["url"])
-    page.get_by_text("the first account you create becomes the admin").wait_for()
-    page.screenshot(path=str(ARTIFACTS / "01-welcome.png"), full_page=True)
-
-    page.get_by_label("New username").fill("alice")
-    page.get_by_label("Email").fill("alice@example.com")
-    page.get_by_label("Display name").fill("Alice")
-    page.get_by_label("New password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_text("Account 'alice' created (admin)").wait_for()
-
-    page.get_by_label("Username", exact=True).fill("alice")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("You have no bots yet").wait_for()
+    register_and_sign_in(page, PASSWORD, shoot=True)
     page.screenshot(path=str(ARTIFACTS / "02-overview.png"), full_page=True)
 
     page.wait_for_timeout(1500)  # let the cookie component store the re-auth cookie

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, register_and_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
@@ -39,17 +39,7 @@ def go(page, title: str) -> None:
 def test_first_bot_places_an_order_and_every_page_renders(app_server, browser_page):
     page = browser_page
     page.goto(app_server["url"])
-    page.get_by_label("New username").fill("alice")
-    page.get_by_label("Email").fill("alice@example.com")
-    page.get_by_label("Display name").fill("Alice")
-    page.get_by_label("New password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
-    page.get_by_text("created (admin)").wait_for()
-    page.get_by_label("Username", exact=True).fill("alice")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("You have no bots yet").wait_for()
+    register_and_sign_in(page, PASSWORD)
 
     go(page, "Exchange accounts")
     page.get_by_label("Label", exact=True).fill("Paper")

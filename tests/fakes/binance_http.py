@@ -11,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
+from core.exchanges.base import TIMEFRAMES
 from tests.fakes.binance_book import MARKETS, Key
 
 RECV_WINDOW = 5000
@@ -246,19 +247,7 @@ def exchange_info(now: int) -> dict:
     }
 
 
-INTERVALS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-    "6h": 21_600_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-}
+INTERVALS = TIMEFRAMES  # Binance interval names are ours
 
 
 def klines(book, params: dict) -> list[list]:
