@@ -4,8 +4,9 @@
 unique on (bot_id, candle_ts) and inserted with ON CONFLICT DO NOTHING, so two schedulers, a
 retry or a restart never create two; only the rows this call created are returned for
 enqueueing. `claim_tick` makes execution exclusive: one worker per tick, one running tick per
-bot; a tick whose worker died (claim older than `stale_after_s`) can be claimed again — safe,
-because the tick body is idempotent (see core.engine).
+bot, a bot's older candle first; a tick whose worker died (claim older than `stale_after_s`) can
+be claimed again — safe, because the tick body is idempotent (see core.engine) — until it has
+been tried `MAX_ATTEMPTS` times (a tick that kills its worker every time is given up).
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.exchanges.base import last_closed_open
-from core.models import Bot, Tick, utcnow
+from core.models import Bot, Tick, WorkerHeartbeat, utcnow
 
 STALE_AFTER_S = 300.0
 LOST_AFTER_S = 90.0
+MAX_ATTEMPTS = 3
 
 
 def _insert(session: Session):
@@ -61,6 +63,36 @@ def schedule_due_ticks(session: Session, *, now_ms: int) -> list[tuple[int, int,
     return created
 
 
+DEAD_AFTER_S = 30.0  # a worker whose heartbeat is this old is dead (it beats every 5 s)
+
+
+def _dead_claim(now: datetime):
+    """Running, claimed by a worker that stopped beating (or longer ago than STALE_AFTER_S)."""
+    cutoff = now - timedelta(seconds=DEAD_AFTER_S)
+    alive = select(WorkerHeartbeat.worker_id).where(col(WorkerHeartbeat.last_beat) >= cutoff)
+    return and_(
+        Tick.status == "running",
+        col(Tick.claimed_at) < cutoff,
+        or_(
+            ~col(Tick.claimed_by).in_(alive),
+            col(Tick.claimed_at) < now - timedelta(seconds=STALE_AFTER_S),
+        ),
+    )
+
+
+def release_dead_claims(session: Session, *, now: datetime | None = None) -> int:
+    """Ticks claimed by workers that stopped beating go back to the queue (until they have
+    had MAX_ATTEMPTS: see give_up_abandoned); returns how many."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Tick)
+        .where(_dead_claim(now), Tick.attempts < MAX_ATTEMPTS)
+        .values(status="queued", created_at=now - timedelta(seconds=LOST_AFTER_S + 1))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def lost_ticks(session: Session, *, now: datetime | None = None) -> list[tuple[int, int, int]]:
     """Queued too long (its task was lost) or running with a stale claim (its worker died)."""
     now = now or utcnow()
@@ -74,11 +106,28 @@ def lost_ticks(session: Session, *, now: datetime | None = None) -> list[tuple[i
                 and_(
                     Tick.status == "running",
                     col(Tick.claimed_at) < now - timedelta(seconds=STALE_AFTER_S),
+                    Tick.attempts < MAX_ATTEMPTS,
                 ),
             )
         )
     ).all()
     return [tuple(r) for r in rows]
+
+
+def give_up_abandoned(session: Session, *, now: datetime | None = None) -> int:
+    """Fail the abandoned ticks that have used all their attempts (a tick that kills its
+    worker every time must not take down the next one); returns how many."""
+    result = session.execute(
+        update(Tick)
+        .where(_dead_claim(now or utcnow()), Tick.attempts >= MAX_ATTEMPTS)
+        .values(
+            status="failed",
+            finished_at=utcnow(),
+            error=f"abandoned: its worker stopped during {MAX_ATTEMPTS} attempts",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def claim_tick(
@@ -89,7 +138,8 @@ def claim_tick(
     now: datetime | None = None,
     stale_after_s: float = STALE_AFTER_S,
 ) -> Tick | None:
-    """Claim the tick for `worker_id`, or None if another worker has it (or its bot is busy)."""
+    """Claim the tick for `worker_id`, or None if another worker has it or its bot must wait
+    (another tick of the bot is running, or an older candle of the bot is still queued)."""
     now = now or utcnow()
     stale = now - timedelta(seconds=stale_after_s)
     tick = session.get(Tick, tick_id)
@@ -101,8 +151,10 @@ def claim_tick(
     busy = exists().where(
         other.bot_id == Tick.bot_id,
         other.id != Tick.id,
-        other.status == "running",
-        other.claimed_at >= stale,
+        or_(
+            and_(other.status == "running", other.claimed_at >= stale),
+            and_(other.status == "queued", other.candle_ts < Tick.candle_ts),
+        ),
     )
     result = session.execute(
         update(Tick)
@@ -111,7 +163,11 @@ def claim_tick(
             ~busy,
             or_(
                 Tick.status == "queued",
-                and_(Tick.status == "running", col(Tick.claimed_at) < stale),
+                and_(
+                    Tick.status == "running",
+                    col(Tick.claimed_at) < stale,
+                    Tick.attempts < MAX_ATTEMPTS,
+                ),
             ),
         )
         .values(
@@ -125,14 +181,25 @@ def claim_tick(
     return tick
 
 
-def finish_tick(session: Session, *, tick_id: int, outcome: str) -> None:
+def tick_status(session: Session, *, tick_id: int) -> str | None:
+    return session.exec(select(Tick.status).where(Tick.id == tick_id)).first()
+
+
+def finish_tick(
+    session: Session, *, tick_id: int, outcome: str, worker_id: str | None = None
+) -> bool:
+    """Record the outcome ("failed..."/"error..." -> failed, else done). With `worker_id`, only
+    while that worker still holds the claim (a reclaimed tick belongs to its new worker)."""
     failed = outcome.startswith(("failed", "error"))
-    session.execute(
+    mine = Tick.claimed_by == worker_id[:80] if worker_id else Tick.id == tick_id
+    result = session.execute(
         update(Tick)
-        .where(Tick.id == tick_id)
+        .where(Tick.id == tick_id, mine)
         .values(
             status="failed" if failed else "done",
             finished_at=utcnow(),
             error=outcome[:500] if failed else "",
         )
+        .execution_options(synchronize_session=False)
     )
+    return result.rowcount == 1

@@ -19,9 +19,12 @@ from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 TickRunner = Callable[..., str]
+WAIT_DELAY_S = 2.0  # a tick whose bot is busy (or has an older candle queued) retries after this
+MAX_WAITS = 30  # then the scheduler's lost-tick sweep takes over (see core.scheduler)
 
 
 def default_runner(rt: Runtime, *, bot_id: int, candle_ts: int, worker_id: str) -> str:
+    """The tick body: `core.engine.run_bot_tick`, looked up at call time."""
     return engine.run_bot_tick(rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id)
 
 
@@ -36,12 +39,12 @@ class WorkerApp:
             self._recheck_accounts
         )
 
-    def _run_tick(self, tick_id: int) -> str:
+    def _run_tick(self, tick_id: int, waits: int = 0) -> str:
         with self.rt.session() as session:
             tick = scheduler.claim_tick(session, tick_id=tick_id, worker_id=self.worker_id)
             claimed = (tick.bot_id, tick.candle_ts) if tick else None
         if claimed is None:
-            return "not claimed"
+            return self._not_claimed(tick_id, waits)
         bot_id, candle_ts = claimed
         try:
             outcome = self.runner(
@@ -51,9 +54,23 @@ class WorkerApp:
             log.exception("tick %s (bot %s, candle %s) crashed", tick_id, bot_id, candle_ts)
             outcome = f"error: {type(exc).__name__}"
         with self.rt.session() as session:
-            scheduler.finish_tick(session, tick_id=tick_id, outcome=outcome)
+            mine = scheduler.finish_tick(
+                session, tick_id=tick_id, outcome=outcome, worker_id=self.worker_id
+            )
+        if not mine:
+            log.warning("tick %s was reclaimed by another worker while it ran", tick_id)
         log.info("tick %s bot %s candle %s: %s", tick_id, bot_id, candle_ts, outcome)
         return outcome
+
+    def _not_claimed(self, tick_id: int, waits: int) -> str:
+        """Still queued means its bot must wait: try again shortly (older candle first)."""
+        with self.rt.read() as session:
+            status = scheduler.tick_status(session, tick_id=tick_id)
+        if status != "queued":
+            return "not claimed"  # another worker has it, or it is finished
+        if waits < MAX_WAITS:
+            self.run_tick.schedule(args=(tick_id, waits + 1), delay=WAIT_DELAY_S)
+        return "waiting"
 
     def _recheck_accounts(self) -> None:
         from core.account_checks import recheck_unverified
@@ -65,6 +82,12 @@ class WorkerApp:
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         with self.rt.session() as session:
             created = scheduler.schedule_due_ticks(session, now_ms=now_ms)
+            released = scheduler.release_dead_claims(session)
+        if released:
+            log.warning("re-queued %d tick(s) claimed by workers that died", released)
+        with self.rt.session() as session:
+            if given_up := scheduler.give_up_abandoned(session):
+                log.warning("gave up %d tick(s) abandoned by dead workers", given_up)
         with self.rt.read() as session:
             lost = scheduler.lost_ticks(session)
         ids = sorted({t[0] for t in created} | {t[0] for t in lost})

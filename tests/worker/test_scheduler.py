@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core import scheduler
-from core.models import Bot, Tick, utcnow
+from core.models import Bot, Tick, WorkerHeartbeat, utcnow
 from tests.worker.conftest import make_running_bots
 
 NOW = 1_767_225_600_000 + 90_000  # 00:01:30 -> the 00:00 candle has closed
@@ -103,3 +103,77 @@ def test_failed_outcomes_are_recorded(rt):
     with rt.read() as s:
         tick = s.get(Tick, tick_id)
     assert tick.status == "failed" and "exchange" in tick.error
+
+
+def test_a_bots_older_candle_is_claimed_before_a_newer_one(rt):
+    make_running_bots(rt, 1)
+    with rt.session() as s:
+        ((older, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        ((newer, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW + 60_000)
+    with rt.session() as s:
+        assert scheduler.claim_tick(s, tick_id=newer, worker_id="a") is None
+    with rt.session() as s:
+        assert scheduler.claim_tick(s, tick_id=older, worker_id="a")
+
+
+def test_a_tick_that_keeps_losing_its_worker_is_given_up(rt):
+    make_running_bots(rt, 1)
+    with rt.session() as s:
+        ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    step = timedelta(seconds=scheduler.STALE_AFTER_S + 5)
+    for attempt in range(scheduler.MAX_ATTEMPTS):  # each claim goes stale before the next
+        then = utcnow() - (scheduler.MAX_ATTEMPTS - attempt) * step
+        with rt.session() as s:
+            assert scheduler.claim_tick(s, tick_id=tick_id, worker_id=f"w{attempt}", now=then)
+    with rt.session() as s:
+        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id="next") is None
+        assert scheduler.give_up_abandoned(s) == 1
+    with rt.read() as s:
+        tick = s.get(Tick, tick_id)
+        assert scheduler.lost_ticks(s) == []
+    assert tick.status == "failed" and "abandoned" in tick.error
+
+
+def test_only_the_current_claimant_finishes_a_reclaimed_tick(rt):
+    make_running_bots(rt, 1)
+    with rt.session() as s:
+        ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    long_ago = utcnow() - timedelta(seconds=scheduler.STALE_AFTER_S + 5)
+    with rt.session() as s:
+        scheduler.claim_tick(s, tick_id=tick_id, worker_id="slow", now=long_ago)
+    with rt.session() as s:
+        scheduler.claim_tick(s, tick_id=tick_id, worker_id="alive")
+    with rt.session() as s:
+        assert not scheduler.finish_tick(s, tick_id=tick_id, outcome="ok", worker_id="slow")
+    with rt.read() as s:
+        assert s.get(Tick, tick_id).status == "running"
+
+
+def _claimed_by(rt, worker_id: str, *, beat_age_s: float, claim_age_s: float) -> int:
+    make_running_bots(rt, 1)
+    now = utcnow()
+    with rt.session() as s:
+        beat = now - timedelta(seconds=beat_age_s)
+        s.add(WorkerHeartbeat(worker_id=worker_id, host="h", pid=1, version="0", last_beat=beat))
+    with rt.session() as s:
+        ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        then = now - timedelta(seconds=claim_age_s)
+        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id=worker_id, now=then)
+    return tick_id
+
+
+def test_a_tick_of_a_worker_that_stopped_beating_is_released(rt):
+    tick_id = _claimed_by(rt, "dead:1:1", beat_age_s=scheduler.DEAD_AFTER_S * 2, claim_age_s=60)
+    with rt.session() as s:
+        assert scheduler.release_dead_claims(s) == 1
+    with rt.read() as s:
+        assert s.get(Tick, tick_id).status == "queued"
+        assert [t[0] for t in scheduler.lost_ticks(s)] == [tick_id]
+
+
+def test_a_tick_of_a_live_worker_is_not_released(rt):
+    _claimed_by(rt, "live:1:1", beat_age_s=1, claim_age_s=60)
+    with rt.session() as s:
+        assert scheduler.release_dead_claims(s) == 0
