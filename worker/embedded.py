@@ -14,11 +14,21 @@ from core.runtime import Runtime
 from worker.service import WorkerService, build_service
 
 log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_workers: list[EmbeddedWorker] = []  # at most one: the process's embedded worker
 
 
 class ThreadConsumer(Consumer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.ready = threading.Event()  # set once the worker threads exist (stop joins them)
+
     def _set_signal_handlers(self) -> None:
         """No signal handlers outside the main thread; stop() is called instead."""
+
+    def start(self) -> None:
+        super().start()
+        self.ready.set()
 
 
 class EmbeddedWorker:
@@ -43,9 +53,28 @@ class EmbeddedWorker:
 
     def stop(self) -> None:
         self.service.stop_background()
-        self.consumer.stop(graceful=True)
+        if self.consumer.ready.wait(timeout=30):
+            self.consumer.stop(graceful=True)
+        else:  # never got going: nothing to join
+            self.consumer.stop_flag.set()
         self.thread.join(timeout=30)
 
 
 def start_embedded(rt: Runtime) -> EmbeddedWorker:
-    return EmbeddedWorker(build_service(rt, mode="embedded")).start()
+    """Start this process's embedded worker, or return the one already running.
+
+    The web entry guards the call with st.cache_resource; this lock is the process-wide
+    guarantee (a cleared cache or a second Runtime must not start a second consumer)."""
+    with _lock:
+        if _workers and _workers[0].thread.is_alive():
+            return _workers[0]
+        _workers[:] = [EmbeddedWorker(build_service(rt, mode="embedded")).start()]
+        return _workers[0]
+
+
+def stop_embedded() -> None:
+    """Stop the process's embedded worker, if any (tests, orderly shutdown)."""
+    with _lock:
+        for worker in _workers:
+            worker.stop()
+        _workers.clear()
