@@ -1,27 +1,32 @@
-"""Real Huey consumers: paper bots trade end to end on SQLite; two consumers on the real Redis
-and on real PostgreSQL run every (bot, candle) tick exactly once."""
+"""Real Huey consumers: paper bots trade end to end on SQLite; two worker processes on the real
+Redis, on real PostgreSQL and on the SQLite files run every (bot, candle) tick exactly once."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
+from sqlalchemy import func
 from sqlmodel import select
 
 from core import bots, engine, users
 from core.exchanges.paper_book import open_paper_account
-from core.models import BotOrder, Tick, Trade, WorkerHeartbeat
+from core.models import BotOrder, Tick, Trade
 from core.runtime import start
 from tests.conftest import make_settings
 from tests.worker.conftest import make_running_bots
 from worker.embedded import ThreadConsumer
-from worker.heartbeat import beat
 from worker.queue import make_huey, queue_backend
 from worker.service import build_service
 
 MIN = 60_000
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_for(predicate, timeout_s: float = 60.0) -> bool:
@@ -79,65 +84,81 @@ def test_paper_bots_trade_through_a_real_consumer(rt):
     assert len(trades) == 3 and all(t.entry_price > 0 for t in trades)
 
 
-def test_heartbeat_row_is_written_and_refreshed(rt):
-    from core.models import utcnow
-
-    huey = make_huey(rt.settings)
-    now = utcnow()
-    beat(rt, huey, worker_id="h:1:1", mode="external", started=now)
+def _tick_states(rt) -> dict:
     with rt.read() as s:
-        first = s.get(WorkerHeartbeat, "h:1:1").last_beat
-    time.sleep(0.01)
-    beat(rt, huey, worker_id="h:1:1", mode="external", started=now)
-    with rt.read() as s:
-        row = s.get(WorkerHeartbeat, "h:1:1")
-    assert row.last_beat > first and row.queue_depth == 0
+        return dict(s.exec(select(Tick.status, func.count()).group_by(Tick.status)).all())
 
 
-def _exactly_once(rt_a, rt_b) -> None:
-    bot_ids = make_running_bots(rt_a, 200)
-    runs: Counter = Counter()
-    lock = threading.Lock()
-
-    def counting_runner(rt, *, bot_id, candle_ts, worker_id):
-        with lock:
-            runs[(bot_id, candle_ts)] += 1
-        time.sleep(0.001)
-        return "ok"
-
-    services = [build_service(r, mode="external", runner=counting_runner) for r in (rt_a, rt_b)]
-    consumers = [run_consumer(s) for s in services]
+def _exactly_once(tmp_path: Path, settings) -> None:
+    """Two worker processes on one database and one queue, each scheduling both candles."""
+    rt = start("test", settings=settings)
+    bot_ids = make_running_bots(rt, 200)
+    now = int(time.time() * 1000)
+    first = now - now % MIN - MIN  # the candle that closed last
+    expected = {(b, first + m * MIN) for b in bot_ids for m in range(2)}
+    runs, log = tmp_path / "runs.txt", tmp_path / "workers.log"
+    args = [str(settings.data_dir), settings.database_url, settings.queue_url, str(runs)]
+    with log.open("ab") as out:
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.worker.consumer_proc",
+                    *args,
+                    str(now),
+                    str(now + MIN),
+                ],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(2)
+        ]
     try:
-        now = int(time.time() * 1000)
-        for minute in range(2):  # two candle closes, scheduled by both workers each time
-            for service in services:
-                service.app.schedule_once(now + minute * MIN)
-        expected = {(b, now - now % MIN - MIN + m * MIN) for b in bot_ids for m in range(2)}
-        assert wait_for(lambda: set(runs) >= expected, 90)
-        time.sleep(1.0)  # a late duplicate would show up now
+        ready = [runs.with_suffix(f".ready.{p.pid}") for p in procs]
+        assert wait_for(lambda: all(r.exists() for r in ready), 60), log.read_text()[-3000:]
+        runs.with_suffix(".go").touch()
+
+        def all_done() -> bool:
+            with rt.read() as s:
+                return s.exec(
+                    select(func.count()).select_from(Tick).where(Tick.status == "done")
+                ).one() == len(expected)
+
+        assert wait_for(all_done, 120), (_tick_states(rt), log.read_text()[-3000:])
     finally:
-        for consumer, thread in consumers:
-            consumer.stop(graceful=True)
-            thread.join(10)
-    assert set(runs) == expected
-    assert max(runs.values()) == 1
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        rt.engine.dispose()
+    lines = [line.split() for line in runs.read_text().splitlines()]
+    counts = Counter((int(bot), int(ts)) for bot, ts, _pid in lines)
+    assert set(counts) == expected
+    assert max(counts.values()) == 1
+    assert len({pid for _b, _t, pid in lines}) == 2  # both consumers took a share
 
 
-def test_two_consumers_on_redis_run_each_tick_once(redis_url, data_dir, tmp_path):
-    rts = [start("test", settings=make_settings(data_dir, queue_url=redis_url)) for _ in range(2)]
-    assert queue_backend(make_huey(rts[0].settings)) == "redis"
-    _exactly_once(*rts)
+def test_two_worker_processes_on_redis_run_each_tick_once(redis_url, data_dir, tmp_path):
+    settings = make_settings(data_dir, queue_url=redis_url)
+    assert queue_backend(make_huey(settings)) == "redis"
+    _exactly_once(tmp_path, settings)
 
 
-def test_two_consumers_on_postgresql_run_each_tick_once(pg_url, data_dir):
+def test_two_worker_processes_on_postgresql_run_each_tick_once(pg_url, data_dir, tmp_path):
     settings = make_settings(data_dir, database_url=pg_url, queue_url=pg_url)
-    rts = [start("test", settings=settings) for _ in range(2)]
     assert queue_backend(make_huey(settings)) == "postgresql"
-    _exactly_once(*rts)
+    _exactly_once(tmp_path, settings)
 
 
-def test_two_consumers_on_sqlite_run_each_tick_once(rt):
-    _exactly_once(rt, rt)
+def test_two_worker_processes_on_sqlite_run_each_tick_once(data_dir, tmp_path):
+    settings = make_settings(data_dir)
+    assert queue_backend(make_huey(settings)) == "sqlite"
+    _exactly_once(tmp_path, settings)
 
 
 @pytest.mark.parametrize("url", ["amqp://x", "ftp://y"])
