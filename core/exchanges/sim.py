@@ -1,161 +1,127 @@
-"""The "sim" exchange: a deterministic, seeded market for the offline demo and the tests.
+"""The "sim" exchange: a deterministic, seeded market for the offline demo, tests and benches.
 
-Every price is a pure function of (seed, symbol, minute): log-price is a sum of smooth
-value-noise octaves (minutes to months) whose grid values come from a counter-based hash, the
-fast octaves scaled by a slow "volatility regime" noise, plus occasional hashed jumps that fade
-over a day or two. So any range costs time proportional to its length, not to its distance from
-an origin; two processes, or two calls in any order, get identical candles. One-minute candles
-open at the price of their minute and close at the price of the next (continuous, like crypto);
-larger timeframes aggregate their one-minute candles. Market data only: trade it through a
-paper account.
+Prices come from `sim_price`: a pure function of (seed, symbol, minute), so any range costs time
+proportional to its length, and two processes, or two calls in any order, get identical
+candles. One-minute candles open at the price of their minute and close at the price of the
+next (continuous, like crypto); larger timeframes aggregate their one-minute candles exactly.
+Only candles that have opened by "now" are served; the last one is forming and closes at the
+current price, interpolated within its minute. Market data only: trade it through a paper
+account.
 """
 
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Callable
 
 import numpy as np
 
 from core.errors import ExchangeNotSupported, InvalidInput
 from core.exchanges.base import Balance, Candle, Exchange, Market, OrderResult, timeframe_ms
+from core.exchanges.sim_price import MINUTE, SYMBOLS, log_path, minute_candles
 
-MINUTE = 60_000
 MAX_LIMIT = 5000
-# symbol: (price level, price step, amount step, min amount)
-MARKETS: dict[str, tuple[float, float, float, float]] = {
-    "BTC/USDT": (60_000.0, 0.01, 0.00001, 0.00001),
-    "ETH/USDT": (3_000.0, 0.01, 0.0001, 0.0001),
-    "SOL/USDT": (150.0, 0.01, 0.001, 0.001),
-    "BNB/USDT": (600.0, 0.01, 0.001, 0.001),
-    "XRP/USDT": (0.6, 0.0001, 0.1, 0.1),
-    "DOGE/USDT": (0.15, 0.00001, 1.0, 1.0),
-    "ADA/USDT": (0.5, 0.0001, 0.1, 0.1),
-}
-# (period in minutes, amplitude in log-price, scaled by the volatility regime?)
-OCTAVES = (
-    (5, 0.0015, True),
-    (30, 0.003, True),
-    (240, 0.007, True),
-    (1440, 0.016, True),
-    (10_080, 0.05, False),
-    (43_200, 0.11, False),
-    (172_800, 0.22, False),
-)
-JUMP_BLOCK, JUMP_P, JUMP_DECAY, JUMP_LOOKBACK = 360, 0.04, 1440.0, 12  # blocks of 6 h
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+DEFAULT_LIMIT = 500
+MIN_NOTIONAL = 5.0  # USDT, like the big spot venues
+FIELDS = ("ts", "open", "high", "low", "close", "volume")
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: a well-distributed 64-bit hash of each element."""
-    x = x.astype(np.uint64, copy=True)
-    x ^= x >> np.uint64(30)
-    x *= _M1
-    x ^= x >> np.uint64(27)
-    x *= _M2
-    x ^= x >> np.uint64(31)
-    return x
+def _check_symbol(symbol: str) -> None:
+    if symbol not in SYMBOLS:
+        raise InvalidInput(f"Symbol {symbol!r} is not traded on sim.")
 
 
-def _uniform(key: int, idx: np.ndarray) -> np.ndarray:
-    """Hash (key, idx) to floats in [-1, 1)."""
-    h = _mix(idx.astype(np.int64).view(np.uint64) ^ np.uint64(key & 0xFFFFFFFFFFFFFFFF))
-    return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53) * 2.0 - 1.0
-
-
-def _value_noise(key: int, x: np.ndarray) -> np.ndarray:
-    i = np.floor(x)
-    t = x - i
-    t = t * t * (3.0 - 2.0 * t)  # smoothstep: no kinks at grid points
-    a = _uniform(key, i.astype(np.int64))
-    b = _uniform(key, i.astype(np.int64) + 1)
-    return a + (b - a) * t
-
-
-def _key(seed: int, symbol: str, part: int) -> int:
-    base = (seed * 0x9E3779B97F4A7C15 + zlib.crc32(symbol.encode()) * 0x632BE59BD9B4E019) & (
-        2**64 - 1
+def _aggregate(o, h, lo, c, v, per: int) -> tuple[np.ndarray, ...]:
+    """Group one-minute arrays into candles of `per` minutes (len(o) is a multiple of per)."""
+    if per == 1:
+        return o, h, lo, c, v
+    n = len(o) // per
+    return (
+        o[::per],
+        h.reshape(n, per).max(axis=1),
+        lo.reshape(n, per).min(axis=1),
+        c[per - 1 :: per],
+        v.reshape(n, per).sum(axis=1),
     )
-    return int(_mix(np.array([base + part], dtype=np.uint64))[0])
-
-
-def log_prices(symbol: str, minutes: np.ndarray, seed: int = 42) -> np.ndarray:
-    """Log-price at the start of each absolute minute index in `minutes`."""
-    level = MARKETS[symbol][0]
-    m = minutes.astype(np.float64)
-    regime = np.exp(0.6 * _value_noise(_key(seed, symbol, 1), m / 4320.0))  # ~3-day regimes
-    out = np.full(m.shape, np.log(level))
-    for n, (period, amp, scaled) in enumerate(OCTAVES):
-        wave = amp * _value_noise(_key(seed, symbol, 10 + n), m / period)
-        out += wave * regime if scaled else wave
-    out += 0.0006 * regime * _uniform(_key(seed, symbol, 2), minutes)  # tick-level jitter
-    return out + _jumps(symbol, minutes, seed)
-
-
-def _jumps(symbol: str, minutes: np.ndarray, seed: int) -> np.ndarray:
-    block = minutes // JUMP_BLOCK
-    total = np.zeros(minutes.shape)
-    k_hit, k_at, k_size = (_key(seed, symbol, p) for p in (3, 4, 5))
-    for back in range(JUMP_LOOKBACK):
-        b = block - back
-        hit = (_uniform(k_hit, b) + 1.0) / 2.0 < JUMP_P
-        at = b * JUMP_BLOCK + ((_uniform(k_at, b) + 1.0) / 2.0 * JUMP_BLOCK).astype(np.int64)
-        size = 0.05 * _uniform(k_size, b)
-        age = (minutes - at).astype(np.float64)
-        total += np.where(hit & (age >= 0), size * np.exp(-np.maximum(age, 0) / JUMP_DECAY), 0.0)
-    return total
 
 
 def sim_candles(
     symbol: str, timeframe: str, start_ms: int, count: int, seed: int = 42
 ) -> dict[str, np.ndarray]:
-    """`count` candles from the one containing `start_ms`: arrays ts, open, high, low, close,
-    volume (the hot path: no per-candle Python objects)."""
-    if symbol not in MARKETS:
-        raise InvalidInput(f"Symbol {symbol!r} is not traded on sim.")
+    """`count` closed-form candles from the one containing `start_ms`, as numpy arrays keyed
+    ts, open, high, low, close, volume: the hot path, no per-candle Python objects.
+
+    Ignores "now": these are the candles as they are once closed. `SimExchange` serves only
+    what has opened by its clock.
+    """
+    _check_symbol(symbol)
     step = timeframe_ms(timeframe)
+    if count < 0:
+        raise InvalidInput("count must not be negative.")
     first = start_ms - start_ms % step
     per = step // MINUTE
-    minutes = np.arange(first // MINUTE, first // MINUTE + count * per + 1, dtype=np.int64)
-    price = np.exp(log_prices(symbol, minutes, seed))
-    o, c = price[:-1], price[1:]
-    wick = 1.0 + 0.0008 * np.abs(_uniform(_key(seed, symbol, 6), minutes[:-1]))
-    wick_low = 1.0 - 0.0008 * np.abs(_uniform(_key(seed, symbol, 7), minutes[:-1]))
-    h = np.maximum(o, c) * wick
-    lo = np.minimum(o, c) * wick_low
-    vol = (1.0 + _uniform(_key(seed, symbol, 8), minutes[:-1])) * 5.0 + 0.5
-    vol *= 10_000.0 / MARKETS[symbol][0] ** 0.5 * (1.0 + 200.0 * np.abs(np.log(c / o)) * 100)
-    if per > 1:
-        o = o[::per]
-        c = c[per - 1 :: per]
-        h = h.reshape(count, per).max(axis=1)
-        lo = lo.reshape(count, per).min(axis=1)
-        vol = vol.reshape(count, per).sum(axis=1)
+    arrays = _aggregate(*minute_candles(symbol, first // MINUTE, count * per, seed), per)
     ts = first + np.arange(count, dtype=np.int64) * step
-    return {"ts": ts, "open": o, "high": h, "low": lo, "close": c, "volume": vol}
+    return dict(zip(FIELDS, (ts, *arrays), strict=True))
+
+
+def price_at(symbol: str, ts_ms: int, seed: int = 42) -> float:
+    """The price at `ts_ms`: log-linear between the prices at the start of its minute and the
+    next, so it moves every second and meets the minute's close at the minute's end."""
+    _check_symbol(symbol)
+    logp, _vol = log_path(symbol, ts_ms // MINUTE, 2, seed)
+    frac = (ts_ms % MINUTE) / MINUTE
+    return float(np.exp(logp[0] + (logp[1] - logp[0]) * frac))
+
+
+def forming_candle(symbol: str, timeframe: str, now_ms: int, seed: int = 42) -> Candle:
+    """The candle containing `now_ms`, built only from what has happened by then: its closed
+    minutes, plus the current minute from its open to the current price (no wick yet, volume
+    pro rata)."""
+    _check_symbol(symbol)
+    step = timeframe_ms(timeframe)
+    first_min = (now_ms - now_ms % step) // MINUTE
+    current = now_ms // MINUTE
+    o, h, lo, c, v = minute_candles(symbol, first_min, current - first_min + 1, seed)
+    price = price_at(symbol, now_ms, seed)
+    frac = (now_ms % MINUTE) / MINUTE
+    h[-1], lo[-1] = max(o[-1], price), min(o[-1], price)
+    c[-1], v[-1] = price, v[-1] * frac
+    return Candle(
+        first_min * MINUTE, float(o[0]), float(h.max()), float(lo.min()), price, float(v.sum())
+    )
+
+
+def _markets() -> dict[str, Market]:
+    return {
+        symbol: Market(
+            symbol=symbol,
+            base=symbol.split("/")[0],
+            quote=symbol.split("/")[1],
+            amount_step=spec.amount_step,
+            price_step=spec.price_step,
+            min_amount=spec.min_amount,
+            min_notional=MIN_NOTIONAL,
+            taker_fee=0.001,
+            maker_fee=0.001,
+        )
+        for symbol, spec in SYMBOLS.items()
+    }
 
 
 class SimExchange(Exchange):
-    """Market data of the simulated market; orders go through a paper account instead."""
+    """Market data of the simulated market; orders go through a paper account instead.
+
+    `seed` picks the market's history; `now_ms` is the clock (default: the wall clock), so
+    tests and replays can stand anywhere in time.
+    """
 
     id = "sim"
 
     def __init__(self, *, seed: int = 42, now_ms: Callable[[], int] | None = None) -> None:
         self.seed = seed
-        self._now = now_ms or (lambda: int(time.time() * 1000))
-        self._markets = {
-            symbol: Market(
-                symbol=symbol,
-                base=symbol.split("/")[0],
-                quote="USDT",
-                amount_step=amount_step,
-                price_step=price_step,
-                min_amount=min_amount,
-                min_notional=5.0,
-            )
-            for symbol, (_level, price_step, amount_step, min_amount) in MARKETS.items()
-        }
+        self._now = now_ms or (lambda: time.time_ns() // 1_000_000)
+        self._markets = _markets()
 
     def load_markets(self) -> dict[str, Market]:
         return self._markets
@@ -163,43 +129,40 @@ class SimExchange(Exchange):
     def fetch_candles(
         self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
     ) -> list[Candle]:
+        """Candles with open time >= `since` (or the latest `limit`, default 500, max 5000),
+        ending at the latest with the forming candle, whose close is the current price."""
         self.market(symbol)
         step = timeframe_ms(timeframe)
-        now = self._now()
-        limit = min(MAX_LIMIT, 500 if limit is None else int(limit))
+        limit = DEFAULT_LIMIT if limit is None else int(limit)
         if limit <= 0:
             raise InvalidInput("limit must be a positive number of candles.")
+        limit = min(limit, MAX_LIMIT)
+        now = self._now()
         forming = now - now % step
         if since is None:
             start = forming - (limit - 1) * step
+        elif since > now:
+            raise InvalidInput(f"since={since} is in the future (now is {now}).")
         else:
-            if since > now:
-                raise InvalidInput("'since' is in the future.")
-            start = since - since % step
-            if start < since:
-                start += step
-            limit = min(limit, (forming - start) // step + 1)
-            if limit <= 0:
-                return []
-        arrays = sim_candles(symbol, timeframe, start, limit, self.seed)
+            start = -(-since // step) * step  # first open time >= since
+        count = min(limit, (forming - start) // step + 1)
+        if count <= 0:
+            return []
+        closed = count - 1 if start + (count - 1) * step == forming else count
+        arrays = sim_candles(symbol, timeframe, start, closed, self.seed)
         candles = [
             Candle(int(t), float(o), float(h), float(lo), float(c), float(v))
             for t, o, h, lo, c, v in zip(*arrays.values(), strict=True)
         ]
-        if candles and candles[-1].ts == forming:  # the forming candle closes at "now"
-            price = self.last_price(symbol)
-            last = candles[-1]
-            candles[-1] = last._replace(
-                close=price, high=max(last.high, price), low=min(last.low, price)
-            )
+        if closed < count:
+            candles.append(forming_candle(symbol, timeframe, now, self.seed))
         return candles
 
     def last_price(self, symbol: str) -> float:
         self.market(symbol)
-        minute = np.array([self._now() // MINUTE], dtype=np.int64)
-        return float(np.exp(log_prices(symbol, minute, self.seed))[0])
+        return price_at(symbol, self._now(), self.seed)
 
-    def _no_orders(self, *_args, **_kwargs):
+    def _no_orders(self):
         raise ExchangeNotSupported(
             "The sim feed is market data only; trade it through a paper account."
         )
