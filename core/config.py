@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     queue_url: str = ""  # empty: SqliteHuey file in the data dir
     worker: Literal["embedded", "external", "off"] = "embedded"
     worker_threads: int = Field(default=2, ge=1, le=64)
+    worker_scheduler: bool = True  # off: this worker runs ticks but does not schedule them
     demo: bool | None = None  # None: on in development, off in production
     exchange_api_url: str = ""  # test/fake exchange override for ccxt urls['api']
     exchange_timeout_ms: int = Field(default=10_000, ge=100, le=120_000)

@@ -40,7 +40,8 @@ class WorkerService:
 
     def start_background(self) -> None:
         self.heartbeat.start()
-        self.ticker.start()
+        if self.rt.settings.worker_scheduler:
+            self.ticker.start()
 
     def stop_background(self) -> None:
         self.ticker.stop()
