@@ -215,6 +215,13 @@ def test_csv_with_pandas_index_column_and_any_case():
         ("date,open,high,low,close\n2026-01-01,1,2,0.5,1\n2026-01-01,1,2,0.5,1\n", "duplicate"),
         ("date,open,high,low,close\n2026-01-01,1,2,0.5,\n", "NaN"),
         ("date,open,high,low,close\n2026-01-01,0,2,-1,1\n", "zero or negative"),
+        ("date,open,high,low,close\n2026-01-01,1,2,0.5,1\n2026-01-02,1,2,-3,-2\n", "negative"),
+        ("date,open,high,low,close\n2026-01-01,1,2,0.5,1\n2026-01-02,1,2,x,1\n", "NaN"),
+        (
+            "date,open,high,low,close\n2026-01-01,1,2,.5,1\n2026-01-02,1,2,.5,1\n2026-01-01,1,2,.5,1\n",
+            "dupl",
+        ),
+        ("date,open,high,low,close\n2026-01-01,1,2,1.5,1\n", "low/high"),
         ("date,open,high,low,close\n", "empty range"),
         ("date,open,high,low,close\nyesterday,1,2,0.5,1\n", "unreadable date"),
     ],
