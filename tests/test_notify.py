@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import select
@@ -13,6 +9,7 @@ from sqlmodel import select
 from core import notify
 from core.errors import InvalidInput
 from core.models import NotificationSetting, User
+from tests.fakes.receiver import json_receiver
 
 
 class FernetCipher:
@@ -28,23 +25,8 @@ class FernetCipher:
 
 @pytest.fixture
 def receiver():
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"json://127.0.0.1:{server.server_address[1]}/hook?token=s3cr3t-token", received
-    server.shutdown()
+    with json_receiver() as found:
+        yield found
 
 
 @pytest.fixture

@@ -38,6 +38,9 @@ class WorkerApp:
         huey.periodic_task(crontab(minute="*/10"), name="steadybot.recheck_accounts")(
             self._recheck_accounts
         )
+        huey.periodic_task(crontab(minute="*"), name="steadybot.send_notifications")(
+            self.send_notifications
+        )
 
     def _run_tick(self, tick_id: int, waits: int = 0) -> str:
         with self.rt.session() as session:
@@ -76,6 +79,14 @@ class WorkerApp:
         from core.account_checks import recheck_unverified
 
         recheck_unverified(self.rt)
+
+    def send_notifications(self) -> dict:
+        """Bot events the owners asked to hear about (core.notify_outbox), once a minute,
+        outside every tick."""
+        from core.notify_outbox import dispatch
+        from core.vault import Vault
+
+        return dispatch(self.rt, Vault.from_settings(self.rt.settings))
 
     def schedule_once(self, now_ms: int | None = None) -> int:
         """Create due ticks and enqueue them (plus lost ones); returns how many were enqueued."""

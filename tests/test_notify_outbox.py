@@ -1,0 +1,189 @@
+"""Notifications from bot events, sent by the worker task after the ticks: fills, a live bot
+that fails its ticks going to error, only what each owner chose, never twice, never raising."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlmodel import select
+
+from core import account_checks, bots, engine, notify, users
+from core.exchanges.paper_book import open_paper_account
+from core.models import Bot, BotEvent, BotOrder
+from core.notify_outbox import claim, dispatch, event_kind
+from core.runtime import start
+from core.vault import Vault
+from tests.conftest import make_settings
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.receiver import json_receiver
+from worker.service import build_service
+
+MIN = 60_000
+GOOD = "Correct-Horse-9"
+KEY, SECRET = "outbox-test-key-00000000001", "outbox-test-secret-000000001"
+
+
+def _user(rt, name):
+    with rt.session() as s:
+        return users.register(s, username=name, email=f"{name}@x.io", name=name, password=GOOD)
+
+
+def _bot(rt, owner, account_id, name, symbol="ETH/USDT"):
+    spec = bots.BotSpec(
+        name=name,
+        account_id=account_id,
+        symbol=symbol,
+        timeframe="1m",
+        strategy="dca",  # buys at once, sells 0.1 % up: fills on most candles
+        params={"dip_pct": 0, "take_profit_pct": 0.1},
+        order_size=50.0,
+    )
+    with rt.session() as s:
+        bot = bots.create_bot(s, owner=owner, spec=spec, markets=engine.market_lookup(rt))
+        bots.change_status(s, owner=owner, bot_id=bot.id, action="start")
+    return bot
+
+
+def _subscribe(rt, user, url, events):
+    with rt.session() as s:
+        notify.save_settings(
+            s, user=user, urls_text=url, events=events, cipher=Vault.from_settings(rt.settings)
+        )
+
+
+def _tick(rt, bot, candle_ts):
+    return engine.run_bot_tick(
+        rt, bot_id=bot.id, candle_ts=candle_ts, clock=lambda: candle_ts + MIN + 1_000
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "expected"),
+    [
+        ("fill", "buy 0.1 ETH/USDT at 2000", "fill"),
+        ("state", "error: exchange unavailable: down", "bot_error"),
+        ("state", "paused: max drawdown 10% reached", "risk_pause"),
+        ("state", "paused: needs key re-entry", "key_reentry"),
+        ("state", "paused: paused by user", None),
+        ("order", "buy 0.1 ETH/USDT (entry)", None),
+        ("error", "exchange unavailable", None),  # only the resulting state change notifies
+    ],
+)
+def test_which_events_notify(kind, message, expected):
+    assert event_kind(kind, message) == expected
+
+
+def test_fills_reach_the_owner_once_and_only_what_they_chose(rt):
+    alice, bob = _user(rt, "alice"), _user(rt, "bob")
+    with rt.session() as s:
+        a_acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
+        b_acc = open_paper_account(s, owner_id=bob.id, label="p", balances={"USDT": 10_000})
+    a_bot, b_bot = _bot(rt, alice, a_acc.id, "a1"), _bot(rt, bob, b_acc.id, "b1")
+    vault = Vault.from_settings(rt.settings)
+    with json_receiver() as (a_url, a_got), json_receiver() as (b_url, b_got):
+        _subscribe(rt, alice, a_url, ["fill"])
+        _subscribe(rt, bob, b_url, ["bot_error"])  # bob does not want fills
+        assert dispatch(rt, vault)["claimed"] == 0  # first run: the cursor starts at "now"
+        start_ts = 1_767_225_600_000
+        for i in range(6):
+            _tick(rt, a_bot, start_ts + i * MIN)
+            _tick(rt, b_bot, start_ts + i * MIN)
+        first = dispatch(rt, vault)
+        again = dispatch(rt, vault)
+    with rt.read() as s:
+        fills = s.exec(
+            select(BotEvent).where(BotEvent.bot_id == a_bot.id, BotEvent.kind == "fill")
+        ).all()
+    assert fills, "the DCA bot should have filled orders"
+    assert len(a_got) == len(fills) == first["sent"]
+    assert all("a1" in body["title"] and "filled" in body["title"] for body in a_got)
+    assert sorted(body["message"] for body in a_got) == sorted(e.message for e in fills)
+    assert b_got == []
+    assert again == {"claimed": 0, "sent": 0, "failed": 0}
+
+
+def test_an_unreachable_target_is_counted_not_raised_and_not_retried(rt):
+    alice = _user(rt, "alice")
+    with rt.session() as s:
+        acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
+    bot = _bot(rt, alice, acc.id, "a1")
+    _subscribe(rt, alice, "json://127.0.0.1:9/nobody-listens", ["fill"])
+    vault = Vault.from_settings(rt.settings)
+    dispatch(rt, vault)
+    for i in range(4):
+        _tick(rt, bot, 1_767_225_600_000 + i * MIN)
+    result = dispatch(rt, vault)
+    assert result["failed"] > 0 and result["sent"] == 0
+    assert dispatch(rt, vault)["claimed"] == 0  # at most once: the cursor moved on
+
+
+def test_two_claimers_never_get_the_same_events(rt):
+    alice = _user(rt, "alice")
+    with rt.session() as s:
+        acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
+        claim(s)  # start the cursor
+    bot = _bot(rt, alice, acc.id, "a1")
+    for i in range(6):
+        _tick(rt, bot, 1_767_225_600_000 + i * MIN)
+    with rt.session() as s:
+        first = claim(s, limit=3)
+    with rt.session() as s:
+        rest = claim(s)
+    with rt.read() as s:
+        fills = s.exec(select(BotEvent).where(BotEvent.kind == "fill")).all()
+    assert len(first) + len(rest) == len(fills) > 0
+
+
+def test_a_live_bot_failing_its_ticks_goes_to_error_and_its_owner_is_told(data_dir):
+    """Live mode end to end: a stored key, the real ccxt.binance client, the fake exchange.
+    One good tick places a real order; then the exchange answers 5xx: after MAX_FAILURES
+    ticks in a row the bot is in error with the reason, a paper bot of the same user keeps
+    trading, and the worker's notification task tells the owner."""
+    fake = FakeExchange()
+    fake.start()
+    try:
+        fake.add_key(KEY, SECRET, balances={"USDT": 10_000.0, "ETH": 0.0})
+        rt = start(
+            "test",
+            settings=make_settings(data_dir, exchange_api_url=fake.url, exchange_timeout_ms=1500),
+        )
+        alice = _user(rt, "alice")
+        outcome = account_checks.add_live_account(
+            rt, owner=alice, exchange_id="binance", label="fake", api_key=KEY, secret=SECRET
+        )
+        assert outcome.result == "saved", outcome.message
+        with rt.session() as s:
+            paper = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 1e4})
+        live_bot = _bot(rt, alice, outcome.account.id, "live")
+        paper_bot = _bot(rt, alice, paper.id, "paper")
+        app = build_service(rt, mode="off").app
+        with json_receiver() as (url, got):
+            _subscribe(rt, alice, url, ["bot_error"])
+            app.send_notifications()  # starts the cursor
+            now = int(time.time() * 1000)
+            candle = now - now % MIN - 30 * MIN
+            assert engine.run_bot_tick(rt, bot_id=live_bot.id, candle_ts=candle).startswith("ok")
+            at_exchange = fake.orders(KEY)
+            assert len(at_exchange) == 1
+            fake.inject("5xx", count=10_000)
+            outcomes = []
+            for i in range(1, engine.MAX_FAILURES + 1):
+                outcomes.append(
+                    engine.run_bot_tick(rt, bot_id=live_bot.id, candle_ts=candle + i * MIN)
+                )
+                _tick(rt, paper_bot, candle + i * MIN)
+            sent = app.send_notifications()
+    finally:
+        fake.stop()
+    assert all(o.startswith("failed: exchange unavailable") for o in outcomes[:-1])
+    assert outcomes[-1].startswith("error: exchange unavailable")
+    with rt.read() as s:
+        live, other = s.get(Bot, live_bot.id), s.get(Bot, paper_bot.id)
+        recorded = s.exec(select(BotOrder).where(BotOrder.bot_id == live_bot.id)).all()
+    assert live.status == "error" and "exchange unavailable" in live.status_reason
+    assert other.status == "running"
+    assert [o.client_order_id for o in recorded] == [at_exchange[0]["clientOrderId"]]
+    assert sent["sent"] == 1 and len(got) == 1
+    assert "live" in got[0]["title"] and "exchange unavailable" in got[0]["message"]
+    assert SECRET not in str(got) and KEY not in str(got)
