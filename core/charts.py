@@ -6,11 +6,21 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
+# The dark template's layout part only: assigning the full "plotly_dark" template costs ~10 ms
+# of validation per figure (and ~6 KB per chart sent to the browser); this costs ~1 ms.
+DARK = go.layout.Template(
+    layout={
+        key: pio.templates["plotly_dark"].layout[key]
+        for key in ("paper_bgcolor", "plot_bgcolor", "font", "xaxis", "yaxis", "colorway",
+                    "hoverlabel", "title")
+    }
+)  # fmt: skip
 UP, DOWN = "#22c55e", "#ef4444"
 ENTRY, EXIT = "#38bdf8", "#f59e0b"
 LAYOUT = {
-    "template": "plotly_dark",
+    "template": DARK,
     "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
     "legend": {"orientation": "h", "y": 1.02, "x": 0},
     "hovermode": "x unified",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -166,6 +166,12 @@ class Tick(SQLModel, table=True):
 class BotOrder(SQLModel, table=True):
     """The platform's record of an order, committed as pending_submit before it is sent."""
 
+    # For the Trades page's fills (migration 0006): newest first, of all bots or one bot.
+    __table_args__ = (
+        Index("ix_botorder_candle_ts", "candle_ts"),
+        Index("ix_botorder_bot_id_candle_ts", "bot_id", "candle_ts"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
     account_id: int = Field(foreign_key="exchangeaccount.id", index=True)
@@ -194,6 +200,13 @@ class BotOrder(SQLModel, table=True):
 
 class Trade(SQLModel, table=True):
     """A position lot: opened by a filled entry, closed by a filled exit, with realised PnL."""
+
+    # For the dashboard (migration 0006): a bot's newest trades, open lots, PnL sums.
+    __table_args__ = (
+        Index("ix_trade_bot_id_entry_ts", "bot_id", "entry_ts"),
+        Index("ix_trade_status_entry_ts", "status", "entry_ts"),
+        Index("ix_trade_pnl_cover", "bot_id", "status", "exit_ts", "pnl", "entry_fee", "exit_fee"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")

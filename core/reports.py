@@ -11,9 +11,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from core.models import Bot, Candle, ExchangeAccount, Trade, User, WorkerHeartbeat, utcnow
+from core.models import (
+    Bot,
+    Candle,
+    ExchangeAccount,
+    PaperBalance,
+    Trade,
+    User,
+    WorkerHeartbeat,
+    utcnow,
+)
 
 MS = 1000
+QUOTE = "USDT"  # paper accounts are funded and valued in USDT
+CURVE_POINTS = 500
+MAX_EXPORT = 200_000  # rows in one CSV export
 
 
 def _ms(dt: datetime) -> int:
@@ -73,15 +85,18 @@ def last_prices(session: Session, *, markets: set[tuple[str, str]]) -> dict[tupl
     return prices
 
 
-def open_positions(session: Session, *, owner: User) -> list[dict]:
+def open_positions(session: Session, *, owner: User, bot_id: int | None = None) -> list[dict]:
     """Open lots with unrealised PnL at the last cached price (entry fee included)."""
-    rows = session.exec(
+    query = (
         select(Trade, Bot.name, ExchangeAccount.exchange_id)
         .join(Bot, Bot.id == Trade.bot_id)
         .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id)
         .where(Bot.owner_id == owner.id, Trade.status == "open")
         .order_by(col(Trade.entry_ts))
-    ).all()
+    )
+    if bot_id is not None:
+        query = query.where(Trade.bot_id == bot_id)
+    rows = session.exec(query).all()
     prices = last_prices(session, markets={(ex, t.symbol) for t, _n, ex in rows})
     result = []
     for trade, bot_name, exchange in rows:
@@ -104,6 +119,31 @@ def open_positions(session: Session, *, owner: User) -> list[dict]:
     return result
 
 
+def paper_equity(session: Session, *, owner: User) -> dict:
+    """Value of the owner's paper balances (free + used) in quote at the last cached prices.
+
+    Live balances live on the exchange (one request per account), so they are not summed here.
+    Assets without a cached `ASSET/QUOTE` price are listed in `unpriced`."""
+    rows = session.exec(
+        select(
+            ExchangeAccount.exchange_id, PaperBalance.asset, PaperBalance.free + PaperBalance.used
+        )
+        .join(ExchangeAccount, ExchangeAccount.id == PaperBalance.account_id)
+        .where(ExchangeAccount.owner_id == owner.id, ExchangeAccount.kind == "paper")
+    ).all()
+    held = [(ex, asset, float(amount)) for ex, asset, amount in rows if amount]
+    markets = {(ex, f"{asset}/{QUOTE}") for ex, asset, _ in held if asset != QUOTE}
+    prices = last_prices(session, markets=markets)
+    total, unpriced = 0.0, []
+    for ex, asset, amount in held:
+        price = 1.0 if asset == QUOTE else prices.get((ex, f"{asset}/{QUOTE}"))
+        if price is None:
+            unpriced.append(asset)
+        else:
+            total += amount * price
+    return {"total": total, "accounts": len({ex for ex, *_ in rows}), "unpriced": unpriced}
+
+
 def bot_cards(session: Session, *, owner: User) -> list[dict]:
     """One row per (non-archived) bot with realised PnL and open lots, in one query."""
     realised = func.coalesce(func.sum(case((Trade.status == "closed", Trade.pnl), else_=0.0)), 0.0)
@@ -121,19 +161,29 @@ def bot_cards(session: Session, *, owner: User) -> list[dict]:
     ]
 
 
+def curve_bucket_ms(span_ms: int, *, max_points: int = CURVE_POINTS) -> int:
+    """The smallest of hour / 4 hours / day / week giving at most `max_points` buckets."""
+    for bucket in (3_600_000, 4 * 3_600_000, 86_400_000, 7 * 86_400_000):
+        if span_ms // bucket < max_points:
+            return bucket
+    return 7 * 86_400_000
+
+
 def pnl_curve(
-    session: Session, *, owner: User, bot_id: int | None = None, bucket_ms: int = 3_600_000
+    session: Session, *, owner: User, bot_id: int | None = None, bucket_ms: int | None = None
 ) -> list[tuple[int, float]]:
-    """Cumulative realised PnL per time bucket (hourly by default), aggregated in SQL."""
-    bucket = (col(Trade.exit_ts) // bucket_ms) * bucket_ms
-    query = (
-        select(bucket.label("b"), func.sum(Trade.pnl))
-        .where(Trade.status == "closed", col(Trade.bot_id).in_(_owned_bot_ids(owner)))
-        .group_by("b")
-        .order_by("b")
-    )
+    """Cumulative realised PnL per time bucket, aggregated in SQL; the bucket (hourly up to
+    weekly) keeps the curve to a few hundred points however long the history."""
+    where = [Trade.status == "closed", col(Trade.bot_id).in_(_owned_bot_ids(owner))]
     if bot_id is not None:
-        query = query.where(Trade.bot_id == bot_id)
+        where.append(Trade.bot_id == bot_id)
+    if bucket_ms is None:
+        first, last = session.exec(
+            select(func.min(Trade.exit_ts), func.max(Trade.exit_ts)).where(*where)
+        ).one()
+        bucket_ms = curve_bucket_ms((last or 0) - (first or 0))
+    bucket = (col(Trade.exit_ts) // bucket_ms) * bucket_ms
+    query = select(bucket.label("b"), func.sum(Trade.pnl)).where(*where).group_by("b").order_by("b")
     total, curve = 0.0, []
     for ts, pnl in session.exec(query).all():
         total += float(pnl or 0.0)
@@ -150,10 +200,7 @@ class TradeFilter:
     until_ms: int | None = None
 
 
-def trades(
-    session: Session, *, owner: User, flt: TradeFilter, limit: int = 500, offset: int = 0
-) -> tuple[list[dict], dict]:
-    """Filtered trades (newest first, paged) and the totals over the whole filter."""
+def _trade_where(owner: User, flt: TradeFilter) -> list:
     where = [Bot.owner_id == owner.id]
     if flt.bot_id is not None:
         where.append(Trade.bot_id == flt.bot_id)
@@ -169,6 +216,31 @@ def trades(
         where.append(col(Trade.entry_ts) >= flt.since_ms)
     if flt.until_ms is not None:
         where.append(col(Trade.entry_ts) < flt.until_ms)
+    return where
+
+
+def _trade_row(t: Trade, bot_name: str) -> dict:
+    return {
+        "id": t.id,
+        "bot": bot_name,
+        "symbol": t.symbol,
+        "status": t.status,
+        "amount": t.amount,
+        "entry_ts": t.entry_ts,
+        "entry_price": t.entry_price,
+        "exit_ts": t.exit_ts,
+        "exit_price": t.exit_price,
+        "exit_reason": t.exit_reason,
+        "fees": t.entry_fee + t.exit_fee,
+        "pnl": t.pnl,
+    }
+
+
+def trades(
+    session: Session, *, owner: User, flt: TradeFilter, limit: int = 500, offset: int = 0
+) -> tuple[list[dict], dict]:
+    """One page of filtered trades (newest first) and the totals over the whole filter."""
+    where = _trade_where(owner, flt)
     rows = session.exec(
         select(Trade, Bot.name)
         .join(Bot, Bot.id == Trade.bot_id)
@@ -177,56 +249,70 @@ def trades(
         .limit(limit)
         .offset(offset)
     ).all()
-    count, pnl, fees, wins = session.exec(
+    count, pnl, fees, wins, still_open = session.exec(
         select(
             func.count(),
             func.coalesce(func.sum(Trade.pnl), 0.0),
             func.coalesce(func.sum(Trade.entry_fee + Trade.exit_fee), 0.0),
             func.coalesce(func.sum(case((col(Trade.pnl) > 0, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Trade.status == "open", 1), else_=0)), 0),
         )
         .join(Bot, Bot.id == Trade.bot_id)
         .where(*where)
     ).one()
-    items = [
-        {
-            "id": t.id,
-            "bot": name,
-            "symbol": t.symbol,
-            "status": t.status,
-            "amount": t.amount,
-            "entry_ts": t.entry_ts,
-            "entry_price": t.entry_price,
-            "exit_ts": t.exit_ts,
-            "exit_price": t.exit_price,
-            "exit_reason": t.exit_reason,
-            "fees": t.entry_fee + t.exit_fee,
-            "pnl": t.pnl,
-        }
-        for t, name in rows
-    ]
-    totals = {"trades": int(count), "pnl": float(pnl), "fees": float(fees), "wins": int(wins)}
+    items = [_trade_row(t, name) for t, name in rows]
+    totals = {
+        "trades": int(count),
+        "pnl": float(pnl),
+        "fees": float(fees),
+        "wins": int(wins),
+        "closed": int(count) - int(still_open),
+    }
     return items, totals
+
+
+CSV_FIELDS = [
+    "id",
+    "bot",
+    "symbol",
+    "status",
+    "amount",
+    "entry_ts",
+    "entry_price",
+    "exit_ts",
+    "exit_price",
+    "exit_reason",
+    "fees",
+    "pnl",
+]
 
 
 def trades_csv(items: list[dict]) -> str:
     buffer = io.StringIO()
-    fields = [
-        "id",
-        "bot",
-        "symbol",
-        "status",
-        "amount",
-        "entry_ts",
-        "entry_price",
-        "exit_ts",
-        "exit_price",
-        "exit_reason",
-        "fees",
-        "pnl",
-    ]
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(items)
+    return buffer.getvalue()
+
+
+def export_trades_csv(
+    session: Session, *, owner: User, flt: TradeFilter, limit: int = MAX_EXPORT
+) -> str:
+    """Every trade matching the filter (newest first, at most `limit`) as CSV, streamed from
+    one query in chunks rather than loaded at once."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    query = (
+        select(Trade, Bot.name)
+        .join(Bot, Bot.id == Trade.bot_id)
+        .where(*_trade_where(owner, flt))
+        .order_by(col(Trade.entry_ts).desc(), col(Trade.id).desc())
+        .limit(limit)
+        .execution_options(yield_per=2_000)
+    )
+    for trade, name in session.exec(query):
+        writer.writerow(_trade_row(trade, name))
     return buffer.getvalue()
 
 

@@ -16,6 +16,7 @@ with rt.read() as session:
     summary = reports.pnl_summary(session, owner=user)
     cards = reports.bot_cards(session, owner=user)
     positions = reports.open_positions(session, owner=user)
+    equity = reports.paper_equity(session, owner=user)
     curve = reports.pnl_curve(session, owner=user)
     worker = reports.worker_status(session)
 
@@ -28,13 +29,20 @@ if not worker["healthy"]:
     )
 
 unrealised = sum(p["unrealised_pnl"] or 0.0 for p in positions)
-cols = st.columns(5)
-cols[0].metric("PnL today", money(summary["pnl_today"]))
-cols[1].metric("PnL 7 days", money(summary["pnl_7d"]))
-cols[2].metric("PnL all time", money(summary["pnl_all"]))
-cols[3].metric("Unrealised", money(unrealised))
+cols = st.columns(6)
+cols[0].metric(
+    "Total equity",
+    f"{equity['total']:,.2f} USDT" if equity["accounts"] else "—",
+    help="Your paper accounts' balances at the last prices"
+    + (f" (no price yet for {', '.join(equity['unpriced'])})" if equity["unpriced"] else "")
+    + ". Live balances are on the Exchange accounts page.",
+)
+cols[1].metric("PnL today", money(summary["pnl_today"]))
+cols[2].metric("PnL 7 days", money(summary["pnl_7d"]))
+cols[3].metric("PnL all time", money(summary["pnl_all"]))
+cols[4].metric("Unrealised", money(unrealised))
 rate = summary["win_rate_pct"]
-cols[4].metric(
+cols[5].metric(
     "Win rate",
     "—" if rate is None else f"{rate:.0f} %",
     f"{summary['closed_trades']} closed trades",
@@ -53,8 +61,8 @@ if curve:
         [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
     )
     st.plotly_chart(
-        charts.equity_curve({"realised PnL": series}, title="Realised PnL"),
-        use_container_width=True,
+        charts.equity_curve({"realised PnL": series}, title="Equity curve: realised PnL"),
+        width="stretch",
     )
 
 st.subheader("Open positions")
@@ -73,7 +81,7 @@ if positions:
             for p in positions
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 else:
     st.caption("No open positions.")

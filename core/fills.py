@@ -1,0 +1,100 @@
+"""Fills for the Trades page: the executed orders behind the trades (each with its side),
+filtered and totalled in SQL, paged, and exported as CSV. Scoped to one owner."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from core.models import Bot, BotOrder, User
+
+FIELDS = ["id", "bot", "symbol", "side", "purpose", "candle_ts", "amount", "price", "cost", "fee"]
+MAX_EXPORT = 200_000
+
+
+@dataclass
+class FillFilter:
+    bot_id: int | None = None
+    symbol: str | None = None
+    side: str | None = None  # buy | sell
+    since_ms: int | None = None
+    until_ms: int | None = None
+
+
+def _where(owner: User, flt: FillFilter) -> list:
+    where = [Bot.owner_id == owner.id, col(BotOrder.filled) > 0]
+    if flt.bot_id is not None:
+        where.append(BotOrder.bot_id == flt.bot_id)
+    if flt.symbol:
+        where.append(BotOrder.symbol == flt.symbol)
+    if flt.side:
+        where.append(BotOrder.side == flt.side)
+    if flt.since_ms is not None:
+        where.append(col(BotOrder.candle_ts) >= flt.since_ms)
+    if flt.until_ms is not None:
+        where.append(col(BotOrder.candle_ts) < flt.until_ms)
+    return where
+
+
+def _query(owner: User, flt: FillFilter):
+    return (
+        select(BotOrder, Bot.name)
+        .join(Bot, Bot.id == BotOrder.bot_id)
+        .where(*_where(owner, flt))
+        .order_by(col(BotOrder.candle_ts).desc(), col(BotOrder.id).desc())
+    )
+
+
+def _row(order: BotOrder, bot_name: str) -> dict:
+    return {
+        "id": order.id,
+        "bot": bot_name,
+        "symbol": order.symbol,
+        "side": order.side,
+        "purpose": order.purpose,
+        "candle_ts": order.candle_ts,
+        "amount": order.filled,
+        "price": order.average,
+        "cost": order.cost,
+        "fee": order.fee,
+    }
+
+
+def fills(
+    session: Session, *, owner: User, flt: FillFilter, limit: int = 100, offset: int = 0
+) -> tuple[list[dict], dict]:
+    """One page of filled orders (newest first) and totals over the whole filter."""
+    rows = session.exec(_query(owner, flt).limit(limit).offset(offset)).all()
+    buy = BotOrder.side == "buy"
+    count, bought, sold, fees = session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((buy, BotOrder.cost), else_=0.0)), 0.0),
+            func.coalesce(func.sum(case((buy, 0.0), else_=BotOrder.cost)), 0.0),
+            func.coalesce(func.sum(BotOrder.fee), 0.0),
+        )
+        .join(Bot, Bot.id == BotOrder.bot_id)
+        .where(*_where(owner, flt))
+    ).one()
+    totals = {
+        "fills": int(count),
+        "bought": float(bought),
+        "sold": float(sold),
+        "fees": float(fees),
+    }
+    return [_row(o, name) for o, name in rows], totals
+
+
+def export_csv(session: Session, *, owner: User, flt: FillFilter, limit: int = MAX_EXPORT) -> str:
+    """Every fill matching the filter (newest first, at most `limit`), streamed in chunks."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
+    writer.writeheader()
+    query = _query(owner, flt).limit(limit).execution_options(yield_per=2_000)
+    for order, name in session.exec(query):
+        writer.writerow(_row(order, name))
+    return buffer.getvalue()
