@@ -127,3 +127,43 @@ def redis_url() -> Iterator[str]:
     client.flushdb()
     yield REDIS_URL
     client.flushdb()
+
+
+# Every secret value the tests hand to the code. After the whole run no log file under the
+# run's temporary directories (web, worker, CLI and test logs) may contain any of them.
+TEST_SECRETS = (
+    TEST_COOKIE_KEY,
+    TEST_MASTER_KEY,
+    "fake-secret-abcdefghijklmnop",
+    "wrong-secret-0123456789",
+    "withdraw-secret-0123456789",
+    "s3cret-good-secret-value-0001",
+    "new-secret-value-9999",
+    "vault-test-secret-Zq81xW",
+    "crash-test-secret-0000000001",
+    "outbox-test-secret-000000001",
+    "s3cr3t-token",
+)
+
+
+def leaked_secrets(root: Path, secrets=TEST_SECRETS) -> list[tuple[str, str]]:
+    """(log file, first 4 characters of the secret) for each secret found in a log under root."""
+    found = []
+    for path in root.rglob("*.log*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        found += [(str(path), s[:4]) for s in secrets if s.encode() in data]
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or exitstatus not in (0, 1):
+        return
+    leaks = leaked_secrets(factory.getbasetemp())
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for path, prefix in leaks:
+            reporter.write_line(f"SECRET LEAK: a test secret starting {prefix!r} is in {path}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
