@@ -37,7 +37,8 @@ st.subheader("Notifications")
 st.caption(
     "Apprise URLs, one per line — for example `tgram://BOT_TOKEN/CHAT_ID` (Telegram), "
     "`discord://WEBHOOK_ID/WEBHOOK_TOKEN`, `mailto://user:pass@example.com`. They hold "
-    "tokens, so they are stored encrypted and never shown again."
+    "tokens, so they are stored encrypted and never shown again. The worker sends the "
+    "events you tick below within about a minute of them happening, never during a trade."
 )
 vault = Vault.from_settings(rt.settings)
 with rt.read() as session:
