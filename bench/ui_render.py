@@ -5,7 +5,7 @@ market, 100,000 trades (each with its entry and exit order; one lot per bot stil
 1,000,000 cached 1m candles (8 markets x 125,000, ending at the last closed minute) and an
 event log, all by bulk inserts. Each page then runs server-side under Streamlit's AppTest:
 warm-up runs first, then timed reruns of the same session (what a user's click costs).
-Prints a table, then one JSON line: python bench/ui_render.py [--runs 15] [--warmup 2]
+Prints a table, then one JSON line: python bench/ui_render.py [--runs 20] [--warmup 2]
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def p95(values: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
     st_logger.set_log_level("error")  # AppTest's bare-mode warnings would bury the table

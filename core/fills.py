@@ -64,11 +64,16 @@ def _row(order: BotOrder, bot_name: str) -> dict:
     }
 
 
-def fills(
+def fill_page(
     session: Session, *, owner: User, flt: FillFilter, limit: int = 100, offset: int = 0
-) -> tuple[list[dict], dict]:
-    """One page of filled orders (newest first) and totals over the whole filter."""
+) -> list[dict]:
+    """One page of filled orders, newest first."""
     rows = session.exec(_query(owner, flt).limit(limit).offset(offset)).all()
+    return [_row(o, name) for o, name in rows]
+
+
+def fill_totals(session: Session, *, owner: User, flt: FillFilter) -> dict:
+    """Count, quote bought and sold, and fees over the whole filter, in one query."""
     buy = BotOrder.side == "buy"
     count, bought, sold, fees = session.exec(
         select(
@@ -80,13 +85,7 @@ def fills(
         .join(Bot, Bot.id == BotOrder.bot_id)
         .where(*_where(owner, flt))
     ).one()
-    totals = {
-        "fills": int(count),
-        "bought": float(bought),
-        "sold": float(sold),
-        "fees": float(fees),
-    }
-    return [_row(o, name) for o, name in rows], totals
+    return {"fills": int(count), "bought": float(bought), "sold": float(sold), "fees": float(fees)}
 
 
 def export_csv(session: Session, *, owner: User, flt: FillFilter, limit: int = MAX_EXPORT) -> str:

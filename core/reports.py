@@ -25,6 +25,7 @@ from core.models import (
 MS = 1000
 QUOTE = "USDT"  # paper accounts are funded and valued in USDT
 CURVE_POINTS = 500
+HOUR_MS = 3_600_000
 MAX_EXPORT = 200_000  # rows in one CSV export
 
 
@@ -36,31 +37,59 @@ def _owned_bot_ids(owner: User):
     return select(Bot.id).where(Bot.owner_id == owner.id)
 
 
-def pnl_summary(session: Session, *, owner: User, now: datetime | None = None) -> dict:
-    """Realised PnL today / 7 days / all time, fees, closed trades and win rate."""
+def bot_stats(session: Session, *, owner: User, now: datetime | None = None) -> list[dict]:
+    """Per bot (archived ones included): realised PnL today / 7 days / all time, fees, closed
+    and winning trades, open lots and trade count. One GROUP BY over the covering index."""
     now = now or utcnow()
     day = _ms(now.replace(hour=0, minute=0, second=0, microsecond=0))
     week = _ms(now - timedelta(days=7))
-    closed = (Trade.status == "closed") & col(Trade.bot_id).in_(_owned_bot_ids(owner))
-    row = session.exec(
+    closed = Trade.status == "closed"
+
+    def total(condition, value):
+        return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+    rows = session.exec(
         select(
-            func.coalesce(func.sum(case((col(Trade.exit_ts) >= day, Trade.pnl), else_=0.0)), 0.0),
-            func.coalesce(func.sum(case((col(Trade.exit_ts) >= week, Trade.pnl), else_=0.0)), 0.0),
-            func.coalesce(func.sum(Trade.pnl), 0.0),
-            func.coalesce(func.sum(Trade.entry_fee + Trade.exit_fee), 0.0),
-            func.count(),
-            func.coalesce(func.sum(case((col(Trade.pnl) > 0, 1), else_=0)), 0),
-        ).where(closed)
-    ).one()
-    today, seven, total, fees, count, wins = row
+            Bot,
+            total(closed & (col(Trade.exit_ts) >= day), Trade.pnl),
+            total(closed & (col(Trade.exit_ts) >= week), Trade.pnl),
+            total(closed, Trade.pnl),
+            total(closed, Trade.entry_fee + Trade.exit_fee),
+            total(closed, 1),
+            total(closed & (col(Trade.pnl) > 0), 1),
+            total(Trade.status == "open", 1),
+            func.count(col(Trade.id)),
+        )
+        .join(Trade, Trade.bot_id == Bot.id, isouter=True)
+        .where(Bot.owner_id == owner.id)
+        .group_by(col(Bot.id))
+        .order_by(col(Bot.id))
+    ).all()
+    keys = ("pnl_today", "pnl_7d", "realised_pnl", "fees", "closed", "wins", "open_lots", "trades")
+    return [
+        {"bot": bot, **{k: (float(v) if k.startswith(("pnl", "real", "fees")) else int(v))
+                        for k, v in zip(keys, values, strict=True)}}
+        for bot, *values in rows
+    ]  # fmt: skip
+
+
+def summarise(stats: list[dict]) -> dict:
+    """The owner's totals from `bot_stats` rows."""
+    count = sum(r["closed"] for r in stats)
+    wins = sum(r["wins"] for r in stats)
     return {
-        "pnl_today": float(today),
-        "pnl_7d": float(seven),
-        "pnl_all": float(total),
-        "fees": float(fees),
-        "closed_trades": int(count),
+        "pnl_today": sum(r["pnl_today"] for r in stats),
+        "pnl_7d": sum(r["pnl_7d"] for r in stats),
+        "pnl_all": sum(r["realised_pnl"] for r in stats),
+        "fees": sum(r["fees"] for r in stats),
+        "closed_trades": count,
         "win_rate_pct": (100.0 * wins / count) if count else None,
     }
+
+
+def pnl_summary(session: Session, *, owner: User, now: datetime | None = None) -> dict:
+    """Realised PnL today / 7 days / all time, fees, closed trades and win rate."""
+    return summarise(bot_stats(session, owner=owner, now=now))
 
 
 def last_prices(session: Session, *, markets: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
@@ -144,50 +173,43 @@ def paper_equity(session: Session, *, owner: User) -> dict:
     return {"total": total, "accounts": len({ex for ex, *_ in rows}), "unpriced": unpriced}
 
 
-def bot_cards(session: Session, *, owner: User) -> list[dict]:
-    """One row per (non-archived) bot with realised PnL and open lots, in one query."""
-    realised = func.coalesce(func.sum(case((Trade.status == "closed", Trade.pnl), else_=0.0)), 0.0)
-    open_lots = func.coalesce(func.sum(case((Trade.status == "open", 1), else_=0)), 0)
-    rows = session.exec(
-        select(Bot, realised, open_lots, func.count(col(Trade.id)))
-        .join(Trade, Trade.bot_id == Bot.id, isouter=True)
-        .where(Bot.owner_id == owner.id, Bot.status != "archived")
-        .group_by(col(Bot.id))
-        .order_by(col(Bot.id))
-    ).all()
-    return [
-        {"bot": bot, "realised_pnl": float(pnl), "open_lots": int(lots), "trades": int(n)}
-        for bot, pnl, lots, n in rows
-    ]
+def bot_cards(session: Session, *, owner: User, stats: list[dict] | None = None) -> list[dict]:
+    """One row per non-archived bot with its PnL figures, open lots and trade count."""
+    stats = bot_stats(session, owner=owner) if stats is None else stats
+    return [row for row in stats if row["bot"].status != "archived"]
 
 
-def curve_bucket_ms(span_ms: int, *, max_points: int = CURVE_POINTS) -> int:
-    """The smallest of hour / 4 hours / day / week giving at most `max_points` buckets."""
-    for bucket in (3_600_000, 4 * 3_600_000, 86_400_000, 7 * 86_400_000):
-        if span_ms // bucket < max_points:
-            return bucket
-    return 7 * 86_400_000
+def coarsen(points: list[tuple[int, float]], *, max_points: int = CURVE_POINTS) -> list:
+    """Hourly (bucket, sum) points merged into 4-hour, daily or weekly buckets, whichever is
+    the finest giving at most `max_points`."""
+    if len(points) <= max_points:
+        return points
+    span = points[-1][0] - points[0][0]
+    bucket = next(
+        (b for b in (4 * HOUR_MS, 24 * HOUR_MS) if span // b < max_points), 7 * 24 * HOUR_MS
+    )
+    merged: dict[int, float] = {}
+    for ts, value in points:
+        key = ts // bucket * bucket
+        merged[key] = merged.get(key, 0.0) + value
+    return list(merged.items())
 
 
 def pnl_curve(
-    session: Session, *, owner: User, bot_id: int | None = None, bucket_ms: int | None = None
+    session: Session, *, owner: User, bot_id: int | None = None
 ) -> list[tuple[int, float]]:
-    """Cumulative realised PnL per time bucket, aggregated in SQL; the bucket (hourly up to
-    weekly) keeps the curve to a few hundred points however long the history."""
+    """Cumulative realised PnL over time: hourly sums from SQL, merged into coarser buckets
+    when there are more than a few hundred (a long history stays a light chart)."""
     where = [Trade.status == "closed", col(Trade.bot_id).in_(_owned_bot_ids(owner))]
     if bot_id is not None:
         where.append(Trade.bot_id == bot_id)
-    if bucket_ms is None:
-        first, last = session.exec(
-            select(func.min(Trade.exit_ts), func.max(Trade.exit_ts)).where(*where)
-        ).one()
-        bucket_ms = curve_bucket_ms((last or 0) - (first or 0))
-    bucket = (col(Trade.exit_ts) // bucket_ms) * bucket_ms
+    bucket = (col(Trade.exit_ts) // HOUR_MS) * HOUR_MS
     query = select(bucket.label("b"), func.sum(Trade.pnl)).where(*where).group_by("b").order_by("b")
+    hourly = [(int(ts), float(pnl or 0.0)) for ts, pnl in session.exec(query).all()]
     total, curve = 0.0, []
-    for ts, pnl in session.exec(query).all():
-        total += float(pnl or 0.0)
-        curve.append((int(ts), total))
+    for ts, pnl in coarsen(hourly):
+        total += pnl
+        curve.append((ts, total))
     return curve
 
 
@@ -236,19 +258,23 @@ def _trade_row(t: Trade, bot_name: str) -> dict:
     }
 
 
-def trades(
-    session: Session, *, owner: User, flt: TradeFilter, limit: int = 500, offset: int = 0
-) -> tuple[list[dict], dict]:
-    """One page of filtered trades (newest first) and the totals over the whole filter."""
-    where = _trade_where(owner, flt)
+def trade_page(
+    session: Session, *, owner: User, flt: TradeFilter, limit: int = 100, offset: int = 0
+) -> list[dict]:
+    """One page of filtered trades, newest first."""
     rows = session.exec(
         select(Trade, Bot.name)
         .join(Bot, Bot.id == Trade.bot_id)
-        .where(*where)
+        .where(*_trade_where(owner, flt))
         .order_by(col(Trade.entry_ts).desc(), col(Trade.id).desc())
         .limit(limit)
         .offset(offset)
     ).all()
+    return [_trade_row(t, name) for t, name in rows]
+
+
+def trade_totals(session: Session, *, owner: User, flt: TradeFilter) -> dict:
+    """Count, PnL, fees, wins and closed trades over the whole filter, in one query."""
     count, pnl, fees, wins, still_open = session.exec(
         select(
             func.count(),
@@ -258,17 +284,23 @@ def trades(
             func.coalesce(func.sum(case((Trade.status == "open", 1), else_=0)), 0),
         )
         .join(Bot, Bot.id == Trade.bot_id)
-        .where(*where)
+        .where(*_trade_where(owner, flt))
     ).one()
-    items = [_trade_row(t, name) for t, name in rows]
-    totals = {
+    return {
         "trades": int(count),
         "pnl": float(pnl),
         "fees": float(fees),
         "wins": int(wins),
         "closed": int(count) - int(still_open),
     }
-    return items, totals
+
+
+def trades(
+    session: Session, *, owner: User, flt: TradeFilter, limit: int = 500, offset: int = 0
+) -> tuple[list[dict], dict]:
+    """One page of filtered trades (newest first) and the totals over the whole filter."""
+    items = trade_page(session, owner=owner, flt=flt, limit=limit, offset=offset)
+    return items, trade_totals(session, owner=owner, flt=flt)
 
 
 CSV_FIELDS = [

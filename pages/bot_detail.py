@@ -29,20 +29,21 @@ bot_id = st.selectbox(
     format_func=lambda i: botview.bot_label(next(b for b in mine if b.id == i)),
 )
 st.session_state["detail_bot_id"] = bot_id
+window = st.select_slider(
+    "Candles on the chart", [100, 300, 1000], value=300, help="The newest closed candles"
+)
 
 
 @st.fragment(run_every=5)
 def live() -> None:
-    data = botview.chart_data(rt, owner=user, bot_id=bot_id)
+    data = botview.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
     bot = data["bot"]
     st.markdown(f"### {bot.name} {badge(bot.status, bot.status_reason)}")
     with rt.read() as session:
         flt = reports.TradeFilter(bot_id=bot.id)
         rows, totals = reports.trades(session, owner=user, flt=flt, limit=200)
         curve = reports.pnl_curve(session, owner=user, bot_id=bot.id)
-        positions = [
-            p for p in reports.open_positions(session, owner=user) if p["bot_id"] == bot.id
-        ]
+        positions = reports.open_positions(session, owner=user, bot_id=bot.id)
         events = bots.events(session, owner=user, bot_id=bot.id, limit=100)
     cols = st.columns(4)
     cols[0].metric("Realised PnL", money(totals["pnl"]))
@@ -59,19 +60,19 @@ def live() -> None:
             indicators=data["indicators"],
             trades=data["trades"],
         )
-        st.plotly_chart(fig, use_container_width=True, key=f"chart{bot.id}")
+        st.plotly_chart(fig, width="stretch", key=f"chart{bot.id}")
     if curve:
         series = pd.Series(
             [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
         )
         st.plotly_chart(
             charts.equity_curve({"realised PnL": series}, title="Realised PnL"),
-            use_container_width=True,
+            width="stretch",
             key=f"equity{bot.id}",
         )
     st.subheader("Open position")
     if positions:
-        st.dataframe(positions, hide_index=True, use_container_width=True)
+        st.dataframe(positions, hide_index=True, width="stretch")
     else:
         st.caption("Flat: no open position.")
     tabs = st.tabs(["Trades", "Orders", "Events"])
@@ -79,19 +80,19 @@ def live() -> None:
         st.dataframe(
             [{**r, "entry_ts": when(r["entry_ts"]), "exit_ts": when(r["exit_ts"])} for r in rows],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     with tabs[1]:
         st.dataframe(
             botview.orders_of(rt, owner=user, bot_id=bot.id),
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
     with tabs[2]:
         st.dataframe(
             [{"when": e.ts, "kind": e.kind, "message": e.message} for e in events],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
 
 

@@ -13,8 +13,9 @@ user = current_user(rt)
 
 st.title("Overview")
 with rt.read() as session:
-    summary = reports.pnl_summary(session, owner=user)
-    cards = reports.bot_cards(session, owner=user)
+    stats = reports.bot_stats(session, owner=user)
+    summary = reports.summarise(stats)
+    cards = reports.bot_cards(session, owner=user, stats=stats)
     positions = reports.open_positions(session, owner=user)
     equity = reports.paper_equity(session, owner=user)
     curve = reports.pnl_curve(session, owner=user)

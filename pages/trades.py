@@ -1,14 +1,16 @@
-"""Trades: every trade across the user's bots, with filters, totals and CSV export."""
+"""Trades: every trade (round trip) or fill across the user's bots, with filters, totals over
+the whole filter (in SQL), pages of 100 rows and a CSV export of everything that matches."""
 
 from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from core import reports
+from core import fills, reports
 from ui import boot
 from ui.format import money, when
 from ui.session import current_user
 
+PAGE_SIZE = 100
 rt = boot.runtime()
 user = current_user(rt)
 st.title("Trades")
@@ -19,6 +21,13 @@ if not my_bots:
     st.info("No trades yet: trades appear here once one of your bots buys or sells.")
     st.stop()
 
+view = st.radio(
+    "Show",
+    ["Round trips", "Fills"],
+    horizontal=True,
+    help="Round trips: each position lot from its buy to its sell, with PnL. "
+    "Fills: every executed order, buys and sells.",
+)
 names = {bot_id: name for bot_id, name, _symbol in my_bots}
 cols = st.columns([2, 2, 2, 3])
 bot_id = cols[0].selectbox(
@@ -26,44 +35,102 @@ bot_id = cols[0].selectbox(
 )
 symbols = sorted({symbol for _id, _name, symbol in my_bots})
 symbol = cols[1].selectbox("Symbol", [None, *symbols], format_func=lambda s: s or "all")
-outcome = cols[2].selectbox(
-    "Outcome", [None, "win", "loss", "open"], format_func=lambda o: o or "all"
-)
+if view == "Fills":
+    side = cols[2].selectbox("Side", [None, "buy", "sell"], format_func=lambda o: o or "all")
+else:
+    outcome = cols[2].selectbox(
+        "Outcome", [None, "win", "loss", "open"], format_func=lambda o: o or "all"
+    )
 today = datetime.now(UTC).date()
-period = cols[3].date_input("Entered between", (today - timedelta(days=30), today))
-
-flt = reports.TradeFilter(bot_id=bot_id, symbol=symbol, outcome=outcome)
+period = cols[3].date_input("Between", (today - timedelta(days=30), today))
+since_ms = until_ms = None
 if isinstance(period, tuple) and len(period) == 2:
     start = datetime.combine(period[0], time.min, UTC)
     end = datetime.combine(period[1] + timedelta(days=1), time.min, UTC)
-    flt.since_ms, flt.until_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    since_ms, until_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
-with rt.read() as session:
-    rows, totals = reports.trades(session, owner=user, flt=flt, limit=1000)
 
-top = st.columns(4)
-top[0].metric("Trades", totals["trades"])
-top[1].metric("Realised PnL", money(totals["pnl"]))
-top[2].metric("Fees", money(-totals["fees"]))
-closed = totals["trades"] - sum(1 for r in rows if r["status"] == "open")
-top[3].metric("Wins", f"{totals['wins']} / {closed}" if closed else "—")
+def page_offset(total: int) -> int:
+    """A page picker when there is more than one page; the offset of the chosen page."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    if pages == 1:
+        return 0
+    number = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1)
+    first = (number - 1) * PAGE_SIZE
+    st.caption(f"Rows {first + 1}–{min(first + PAGE_SIZE, total)} of {total:,}, newest first.")
+    return first
 
-if not rows:
-    st.info("No trades match these filters.")
-    st.stop()
-st.dataframe(
-    [{**r, "entry_ts": when(r["entry_ts"]), "exit_ts": when(r["exit_ts"])} for r in rows],
-    hide_index=True,
-    use_container_width=True,
-    column_config={
-        "pnl": st.column_config.NumberColumn("PnL", format="%.4f"),
-        "fees": st.column_config.NumberColumn("fees", format="%.4f"),
-    },
-)
-if totals["trades"] > len(rows):
-    st.caption(
-        f"Showing the newest {len(rows)} of {totals['trades']} trades; the CSV has these rows."
+
+def download(label: str, make_csv, file_name: str) -> None:
+    # The CSV is built only when clicked, in its own thread; the click does not rerun the page.
+    st.download_button(label, make_csv, file_name=file_name, mime="text/csv", on_click="ignore")
+
+
+def show_round_trips() -> None:
+    flt = reports.TradeFilter(
+        bot_id=bot_id, symbol=symbol, outcome=outcome, since_ms=since_ms, until_ms=until_ms
     )
-st.download_button(
-    "Download CSV", reports.trades_csv(rows), file_name="steadybot-trades.csv", mime="text/csv"
-)
+    with rt.read() as session:
+        totals = reports.trade_totals(session, owner=user, flt=flt)
+    top = st.columns(4)
+    top[0].metric("Trades", f"{totals['trades']:,}")
+    top[1].metric("Realised PnL", money(totals["pnl"]))
+    top[2].metric("Fees", money(-totals["fees"]))
+    closed = totals["closed"]
+    top[3].metric("Wins", f"{totals['wins']:,} / {closed:,}" if closed else "—")
+    if not totals["trades"]:
+        st.info("No trades match these filters.")
+        return
+    offset = page_offset(totals["trades"])
+    with rt.read() as session:
+        rows = reports.trade_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
+    st.dataframe(
+        [{**r, "entry_ts": when(r["entry_ts"]), "exit_ts": when(r["exit_ts"])} for r in rows],
+        hide_index=True,
+        column_config={
+            "pnl": st.column_config.NumberColumn("PnL", format="%.4f"),
+            "fees": st.column_config.NumberColumn("fees", format="%.4f"),
+        },
+    )
+
+    def make_csv() -> str:
+        with rt.read() as session:
+            return reports.export_trades_csv(session, owner=user, flt=flt)
+
+    download("Download CSV", make_csv, "steadybot-trades.csv")
+
+
+def show_fills() -> None:
+    flt = fills.FillFilter(
+        bot_id=bot_id, symbol=symbol, side=side, since_ms=since_ms, until_ms=until_ms
+    )
+    with rt.read() as session:
+        totals = fills.fill_totals(session, owner=user, flt=flt)
+    top = st.columns(4)
+    top[0].metric("Fills", f"{totals['fills']:,}")
+    top[1].metric("Bought", f"{totals['bought']:,.2f}")
+    top[2].metric("Sold", f"{totals['sold']:,.2f}")
+    top[3].metric("Fees", money(-totals["fees"]))
+    if not totals["fills"]:
+        st.info("No fills match these filters.")
+        return
+    offset = page_offset(totals["fills"])
+    with rt.read() as session:
+        rows = fills.fill_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
+    st.dataframe(
+        [{**r, "candle_ts": when(r["candle_ts"])} for r in rows],
+        hide_index=True,
+        column_config={"candle_ts": "candle", "fee": st.column_config.NumberColumn(format="%.4f")},
+    )
+
+    def make_csv() -> str:
+        with rt.read() as session:
+            return fills.export_csv(session, owner=user, flt=flt)
+
+    download("Download CSV", make_csv, "steadybot-fills.csv")
+
+
+if view == "Fills":
+    show_fills()
+else:
+    show_round_trips()
