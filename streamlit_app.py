@@ -21,6 +21,7 @@ pages = {
         st.Page("pages/bots.py", title="Bots", icon=":material/smart_toy:"),
         st.Page("pages/bot_detail.py", title="Bot detail", icon=":material/candlestick_chart:"),
         st.Page("pages/trades.py", title="Trades", icon=":material/receipt_long:"),
+        st.Page("pages/backtest.py", title="Backtest", icon=":material/query_stats:"),
         st.Page("pages/exchange_accounts.py", title="Exchange accounts", icon=":material/key:"),
     ],
     "You": [

@@ -81,7 +81,15 @@ for card in cards:
             st.switch_page("pages/bot_detail.py")
 
 st.subheader("Create a bot")
-spec = bot_form(my_accounts, engine.market_lookup(rt))
+# Set by the Backtest page's "Create a bot with these settings"; kept until a bot is created.
+prefill = st.session_state.get("bot_prefill")
+if prefill:
+    cols = st.columns([5, 1])
+    cols[0].info("The form below starts from your backtest's settings.")
+    if cols[1].button("Clear", key="bot_prefill_clear"):
+        st.session_state.pop("bot_prefill", None)
+        st.rerun()
+spec = bot_form(my_accounts, engine.market_lookup(rt), initial=prefill)
 if spec is not None:
     try:
         with rt.session() as session:
@@ -91,5 +99,6 @@ if spec is not None:
     except AppError as exc:
         st.error(exc.message)
     else:
+        st.session_state.pop("bot_prefill", None)
         st.session_state["bots_flash"] = f"Bot {created.name!r} created. Start it when ready."
         st.rerun()
