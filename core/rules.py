@@ -60,6 +60,7 @@ class BotState:
     cooldown_until: int = 0
     paused: bool = False
     exit_requested: bool = False
+    next_scheduled_ts: int = 0  # DCA on a schedule: no scheduled buy before this candle
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -181,14 +182,26 @@ def _entry(state, *, ts, close, entry, mode, params, risk) -> tuple[str, int | N
     if len(state.lots) >= max(1, risk.max_open_positions) and mode != "dca":
         return None
     if mode == "dca":
-        if not state.lots:
-            return ("entry", None) if entry else None
-        last = state.lots[-1].entry_price
-        below = close <= last * (1 - params["safety_step_pct"] / 100)
-        if len(state.lots) < 1 + params["safety_orders"] and below:
-            return ("safety", None)
-        return None
+        return _dca_entry(state, ts=ts, close=close, entry=entry, params=params)
     return ("entry", None) if entry else None
+
+
+def _dca_entry(state, *, ts, close, entry, params) -> tuple[str, None] | None:
+    """Base order on the entry signal (or dip); safety orders at further dips; and, with
+    `every_minutes`, a buy on every candle that opens at least that long after the previous
+    scheduled decision. Every buy counts towards 1 + `safety_orders` lots."""
+    every_ms = int(params.get("every_minutes", 0)) * 60_000
+    if len(state.lots) >= 1 + params["safety_orders"]:
+        return None
+    if every_ms and ts >= state.next_scheduled_ts:
+        state.next_scheduled_ts = ts + every_ms
+        return ("scheduled", None)
+    if not state.lots:
+        return ("entry", None) if entry else None
+    last = state.lots[-1].entry_price
+    if close <= last * (1 - params["safety_step_pct"] / 100):
+        return ("safety", None)
+    return None
 
 
 def _grid_entry(state: BotState, close: float, params: dict) -> tuple[str, int] | None:

@@ -229,3 +229,41 @@ def test_csv_with_pandas_index_column_and_any_case():
 def test_bad_csv_names_the_problem(text, message):
     with pytest.raises(InvalidInput, match=message):
         load_candles_csv(io.StringIO(text))
+
+
+def test_dca_on_a_schedule_buys_every_n_minutes_up_to_the_lot_limit():
+    df = frame([100.0] * 15)
+    params = {
+        "dip_pct": 0,
+        "safety_orders": 3,
+        "safety_step_pct": 5.0,
+        "take_profit_pct": 50.0,
+        "every_minutes": 3,
+    }
+    r = run_backtest(df, "dca", params, market=MKT, cash=1000.0, order_quote=100.0, fee_rate=0)
+    ts = df["ts"].tolist()
+    # Decisions on candles 0, 3, 6, 9 fill at the next opens; then 4 lots = 1 + 3 safety.
+    assert [t["entry_time"] for t in r.trades] == [ts[1], ts[4], ts[7], ts[10]]
+    assert all(t["exit_reason"] == "end" and t["amount"] == 1.0 for t in r.trades)
+
+
+def test_dca_schedule_starts_again_after_take_profit():
+    closes = [100, 100, 100, 103, 103, 103, 103, 103]
+    df = frame(closes, closes)
+    params = {
+        "dip_pct": 50,  # the dip never comes: only the schedule buys
+        "lookback": 2,
+        "safety_orders": 0,
+        "safety_step_pct": 5.0,
+        "take_profit_pct": 2.0,
+        "every_minutes": 4,
+    }
+    r = run_backtest(df, "dca", params, market=MKT, cash=1000.0, order_quote=100.0, fee_rate=0)
+    ts = df["ts"].tolist()
+    first, second = r.trades
+    assert (first["entry_time"], first["exit_time"], first["exit_reason"]) == (
+        ts[1],
+        ts[4],
+        "take_profit",
+    )
+    assert (second["entry_time"], second["exit_reason"]) == (ts[5], "end")

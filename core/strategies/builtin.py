@@ -108,7 +108,8 @@ class Dca(Strategy):
     name, title = "dca", "DCA with safety orders"
     description = (
         "Buy the base order when flat (right away, or after a dip from the recent high); add "
-        "safety orders at further dips; take profit on the average entry of the position."
+        "safety orders at further dips, and optionally buy on a fixed schedule; take profit on "
+        "the average entry of the position."
     )
     mode = "dca"
     params = (
@@ -121,7 +122,7 @@ class Dca(Strategy):
             "Base order after this % dip from the recent high (0: at once)",
         ),
         Param("lookback", int, 60, 2, 5000, "Candles for the recent high"),
-        Param("safety_orders", int, 3, 0, 20, "Safety orders at most"),
+        Param("safety_orders", int, 3, 0, 200, "Safety orders at most (buys after the first)"),
         Param(
             "safety_step_pct", float, 1.0, 0.05, 50.0, "Each safety order this % below the last buy"
         ),
@@ -132,6 +133,14 @@ class Dca(Strategy):
             0.05,
             100.0,
             "Sell everything this % above the average entry",
+        ),
+        Param(
+            "every_minutes",
+            int,
+            0,
+            0,
+            525_600,
+            "Also buy on a schedule: every this many minutes, e.g. 1440 = daily (0: off)",
         ),
     )
 
