@@ -41,3 +41,10 @@ def recent(
     if since:
         query = query.where(AuditLog.ts >= since)
     return list(session.exec(query))
+
+
+def filter_choices(session: Session) -> tuple[list[str], list[str]]:
+    """The distinct actions and actors in the log (for the System page's filters)."""
+    actions = session.exec(select(AuditLog.action).distinct().order_by(AuditLog.action)).all()
+    actors = session.exec(select(AuditLog.actor).distinct().order_by(AuditLog.actor)).all()
+    return list(actions), list(actors)

@@ -18,7 +18,6 @@ from core.models import (
     PaperBalance,
     Trade,
     User,
-    WorkerHeartbeat,
     utcnow,
 )
 
@@ -348,51 +347,9 @@ def export_trades_csv(
     return buffer.getvalue()
 
 
-def worker_status(session: Session, *, now: datetime | None = None) -> dict:
-    """Newest heartbeat and whether any worker beat within the last minute."""
-    now = now or utcnow()
-    beats = list(
-        session.exec(select(WorkerHeartbeat).order_by(col(WorkerHeartbeat.last_beat).desc()))
-    )
-    alive = [b for b in beats if now - b.last_beat <= timedelta(minutes=1)]
-    return {
-        "workers": beats,
-        "alive": len(alive),
-        "last_beat": beats[0].last_beat if beats else None,
-        "healthy": bool(alive),
-    }
-
-
 def bot_choices(session: Session, *, owner: User) -> list[tuple[int, str, str]]:
     """(id, name, symbol) of every bot the user has had, archived ones included (filters)."""
     rows = session.exec(
         select(Bot.id, Bot.name, Bot.symbol).where(Bot.owner_id == owner.id).order_by(col(Bot.id))
     ).all()
     return [(int(i), n, s) for i, n, s in rows]
-
-
-def admin_bots(session: Session) -> list[dict]:
-    """Every bot on the platform with its owner, status, realised PnL and last error."""
-    realised = func.coalesce(func.sum(case((Trade.status == "closed", Trade.pnl), else_=0.0)), 0.0)
-    rows = session.exec(
-        select(Bot, User.username, realised)
-        .join(User, User.id == Bot.owner_id)
-        .join(Trade, Trade.bot_id == Bot.id, isouter=True)
-        .where(Bot.status != "archived")
-        .group_by(col(Bot.id), col(User.username))
-        .order_by(col(Bot.id))
-    ).all()
-    return [
-        {
-            "id": bot.id,
-            "owner": owner,
-            "name": bot.name,
-            "market": f"{bot.symbol} {bot.timeframe}",
-            "strategy": bot.strategy,
-            "status": bot.status,
-            "reason": bot.status_reason,
-            "realised_pnl": float(pnl),
-            "last_tick": bot.last_tick_at,
-        }
-        for bot, owner, pnl in rows
-    ]

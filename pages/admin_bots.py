@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import bots, reports
+from core import admin_reports, bots
 from core.errors import AppError
 from ui import boot
 from ui.session import require_admin
@@ -12,11 +12,11 @@ admin = require_admin(rt)
 st.title("All bots")
 
 with rt.read() as session:
-    rows = reports.admin_bots(session)
+    rows = admin_reports.admin_bots(session)
 if not rows:
     st.info("No bots on this platform yet.")
     st.stop()
-st.dataframe(rows, hide_index=True, use_container_width=True)
+st.dataframe(rows, hide_index=True, width="stretch")
 
 running = [r for r in rows if r["status"] in ("running", "paused", "error")]
 if running:

@@ -46,7 +46,7 @@ rows = [
     }
     for u in people
 ]
-st.dataframe(rows, hide_index=True, use_container_width=True)
+st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader("Manage a user")
 choice = st.selectbox("User", people, format_func=lambda u: f"{u.username} ({u.role})")

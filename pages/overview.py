@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import charts, reports
+from core import admin_reports, charts, reports
 from ui import boot
 from ui.format import badge, money, when
 from ui.session import current_user
@@ -19,7 +19,7 @@ with rt.read() as session:
     positions = reports.open_positions(session, owner=user)
     equity = reports.paper_equity(session, owner=user)
     curve = reports.pnl_curve(session, owner=user)
-    worker = reports.worker_status(session)
+    worker = admin_reports.worker_status(session)
 
 if not worker["healthy"]:
     last = when(worker["last_beat"]) if worker["last_beat"] else "never"

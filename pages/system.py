@@ -1,16 +1,24 @@
-"""Administration: system health — database, schema, data dir, logs, audit log."""
+"""Administration: system health — database, queue, workers, schema, data dir, logs, audit log."""
+
+from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from core import audit, db, migrate
+from core import admin_reports, audit, db, migrate
 from core.logs import tail
+from core.models import utcnow
 from ui import boot
+from ui.format import when
 from ui.session import require_admin
 
 rt = boot.runtime()
 require_admin(rt)
 
 st.title("System")
+with rt.read() as session:
+    workers = admin_reports.worker_status(session)
+    actions, actors = audit.filter_choices(session)
+
 cols = st.columns(4)
 cols[0].metric("Database", db.backend_name(rt.engine))
 cols[1].metric("Journal mode", db.journal_mode(rt.engine) or "n/a")
@@ -20,20 +28,68 @@ cols[2].metric(
     "Schema version", current or "none", "at head" if current == head else f"head {head}"
 )
 cols[3].metric("Environment", rt.settings.env)
-st.caption(f"Data directory: `{rt.settings.data_dir.resolve()}`")
+cols = st.columns(4)
+cols[0].metric("Queue", admin_reports.queue_backend(rt.settings).split(" ", 1)[0])
+cols[1].metric(
+    "Queue depth",
+    "—" if workers["queue_depth"] is None else workers["queue_depth"],
+    help="Tasks waiting, as the newest live worker last reported it",
+)
+cols[2].metric("Live workers", workers["alive"], help="Workers that beat within the last minute")
+cols[3].metric("Worker mode", rt.settings.worker)
+st.caption(
+    f"Queue: {admin_reports.queue_backend(rt.settings)} · data directory: "
+    f"`{rt.settings.data_dir.resolve()}`"
+)
+
+st.subheader("Worker heartbeats")
+if not workers["healthy"]:
+    last = when(workers["last_beat"]) if workers["last_beat"] else "never"
+    st.warning(f"No worker has reported in the last minute (last heartbeat: {last}).")
+now = utcnow()
+if workers["workers"]:
+    st.dataframe(
+        [
+            {
+                "worker": w.worker_id,
+                "mode": w.mode,
+                "version": w.version,
+                "started": when(w.started_at),
+                "last beat": when(w.last_beat),
+                "seconds ago": int((now - admin_reports.aware(w.last_beat)).total_seconds()),
+                "queue depth": w.queue_depth,
+            }
+            for w in workers["workers"]
+        ],
+        hide_index=True,
+    )
+else:
+    st.caption("No worker has ever reported to this database.")
 
 st.subheader("Log tail (last 200 lines)")
 st.code("\n".join(tail(rt.settings.log_dir, 200)) or "(empty)", language="log")
 
 st.subheader("Audit log")
-action = st.text_input("Filter by action (e.g. user.login)", max_chars=64)
+cols = st.columns(3)
+action = cols[0].selectbox("Action", [None, *actions], format_func=lambda a: a or "all")
+actor = cols[1].selectbox("Who", [None, *actors], format_func=lambda a: a or "anyone")
+days = cols[2].selectbox("Since", [1, 7, 30, 365], index=2, format_func=lambda d: f"{d} days")
+since = datetime.combine(now.date() - timedelta(days=days - 1), time.min, UTC)
 with rt.read() as session:
-    entries = audit.recent(session, limit=200, action=action.strip() or None)
-st.dataframe(
-    [
-        {"when": e.ts, "who": e.actor, "action": e.action, "target": e.target, "detail": e.detail}
-        for e in entries
-    ],
-    hide_index=True,
-    use_container_width=True,
-)
+    entries = audit.recent(session, limit=200, action=action, actor=actor, since=since)
+if entries:
+    st.dataframe(
+        [
+            {
+                "when": when(e.ts),
+                "who": e.actor,
+                "action": e.action,
+                "target": e.target,
+                "detail": e.detail,
+            }
+            for e in entries
+        ],
+        hide_index=True,
+    )
+else:
+    st.caption("No audit entries match these filters.")
