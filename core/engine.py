@@ -88,7 +88,7 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
     if already is None:
         strategy = get_strategy(bot.strategy)
         params = strategy.validate(json.loads(bot.params or "{}"))
-        window = strategy.warmup(params) + 2
+        window = strategy.window(params)
         step = timeframe_ms(bot.timeframe)
         candles = marketdata.closed_candles(
             rt,

@@ -82,6 +82,12 @@ class Strategy:
         """Candles needed before the signals mean anything."""
         return 1
 
+    def window(self, params: dict) -> int:
+        """Candles a bot tick reads so that its last signal equals the signal computed over
+        the whole history (what a backtest sees). Recursive indicators (EMAs) need more than
+        their warm-up: see Macd."""
+        return self.warmup(params) + 2
+
     def compute(self, close: np.ndarray, params: dict) -> tuple[dict, np.ndarray, np.ndarray]:
         """(indicators, entry, exit) arrays over `close` — the one implementation."""
         raise NotImplementedError

@@ -91,6 +91,11 @@ class Macd(Strategy):
     def warmup(self, p: dict) -> int:
         return p["slow"] + p["signal"]
 
+    def window(self, p: dict) -> int:
+        # An EMA remembers its seed: after k more candles its weight is (1 - 2/(n+1))^k, about
+        # e^-20 for k = 10 (n + 1). That many extra candles make a tick's MACD the backtest's.
+        return self.warmup(p) + 2 + 10 * (p["slow"] + 1) + 10 * (p["signal"] + 1)
+
     def compute(self, close, p):
         macd = ind.ema(close, p["fast"]) - ind.ema(close, p["slow"])
         start = p["slow"] - 1

@@ -56,13 +56,26 @@ def test_rsi_entry_when_leaving_oversold():
     assert out.entry.tolist()[6] is True
 
 
-@pytest.mark.parametrize("name", ["sma_cross", "rsi", "bollinger"])
-def test_last_signal_on_a_short_window_agrees_with_full_signals(name):
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("sma_cross", {}),
+        ("rsi", {}),
+        ("bollinger", {}),
+        ("macd", {}),
+        ("macd", {"fast": 5, "slow": 40, "signal": 15}),
+        ("dca", {"dip_pct": 0.3, "lookback": 30}),
+        ("grid", {}),
+    ],
+)
+def test_last_signal_on_a_tick_window_agrees_with_full_signals(name, raw):
+    """A bot tick reads `window(params)` candles; its decision must be the backtest's."""
     strategy = get_strategy(name)
-    params = strategy.validate({})
-    close = sim_candles("BTC/USDT", "1m", 1_767_225_600_000, 3000)["close"]
+    params = strategy.validate(raw)
+    close = sim_candles("BTC/USDT", "1m", 1_767_225_600_000, 4000)["close"]
     full = strategy.signals(pd.DataFrame({"close": close}), params)
-    window = strategy.warmup(params) + 2
-    for i in range(500, 3000, 7):
+    window = strategy.window(params)
+    assert full.entry.any() or name == "grid"
+    for i in range(window + 100, 4000, 7):
         entry, exit_ = strategy.last_signal(close[i - window + 1 : i + 1], params)
         assert (entry, exit_) == (bool(full.entry[i]), bool(full.exit[i]))
