@@ -177,6 +177,13 @@ def update_bot(
     return bot
 
 
+def spec_values(bot: Bot) -> dict:
+    """A bot's settings as BotSpec fields (what an edit form starts from)."""
+    values = {field: getattr(bot, field) for field in BotSpec.__dataclass_fields__}
+    values["params"] = json.loads(bot.params or "{}")
+    return values
+
+
 def get_bot(session: Session, *, owner: User, bot_id: int) -> Bot:
     """The owner's bot; admins may read any bot. Same message whether it exists or not."""
     bot = session.get(Bot, bot_id) if isinstance(bot_id, int) else None

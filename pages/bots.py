@@ -1,4 +1,4 @@
-"""Bots: the list with status and PnL, actions, and the create form."""
+"""Bots: the list with status and PnL, actions, editing a stopped bot, and the create form."""
 
 import streamlit as st
 
@@ -43,6 +43,33 @@ def act(bot_id: int, action: str) -> None:
     st.rerun()
 
 
+def edit_form(bot) -> None:
+    """The create form, filled with a stopped bot's settings; saving updates that bot."""
+    spec = bot_form(
+        my_accounts,
+        engine.market_lookup(rt),
+        key=f"edit{bot.id}_",
+        initial=bots.spec_values(bot),
+        submit_label="Save changes",
+    )
+    if st.button("Cancel editing", key=f"edit_cancel{bot.id}"):
+        st.session_state.pop("bots_editing", None)
+        st.rerun()
+    if spec is None:
+        return
+    try:
+        with rt.session() as session:
+            bots.update_bot(
+                session, owner=user, bot_id=bot.id, spec=spec, markets=engine.market_lookup(rt)
+            )
+    except AppError as exc:
+        st.error(exc.message)
+        return
+    st.session_state.pop("bots_editing", None)
+    st.session_state["bots_flash"] = f"Bot {spec.name!r} saved."
+    st.rerun()
+
+
 with rt.read() as session:
     cards = reports.bot_cards(session, owner=user)
     my_accounts = accounts.list_accounts(session, owner=user)
@@ -76,6 +103,10 @@ for card in cards:
                 st.write("Sell the open position at market on the next step?")
                 if st.button("Yes, exit now", key=f"exit{bot.id}"):
                     act(bot.id, "exit_now")
+        if bot.status in bots.EDITABLE_WHEN and buttons[3].button("✎ Edit", key=f"edit{bot.id}"):
+            st.session_state["bots_editing"] = bot.id
+        if st.session_state.get("bots_editing") == bot.id and bot.status in bots.EDITABLE_WHEN:
+            edit_form(bot)
         if buttons[5].button("Details →", key=f"detail{bot.id}"):
             st.session_state["detail_bot_id"] = bot.id
             st.switch_page("pages/bot_detail.py")

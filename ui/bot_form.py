@@ -72,11 +72,16 @@ def optional_pct(
 
 
 def bot_form(
-    accounts: list, markets_for, key: str = "new_", initial: dict | None = None
+    accounts: list,
+    markets_for,
+    key: str = "new_",
+    initial: dict | None = None,
+    submit_label: str = "Create bot",
 ) -> BotSpec | None:
     """Render the form; return a BotSpec when submitted (the service validates it).
 
-    `initial` (e.g. `core.backtest_service.bot_prefill`) replaces the defaults."""
+    `initial` (e.g. `core.backtest_service.bot_prefill`, or `core.bots.spec_values` of a bot
+    being edited) replaces the defaults."""
     init = initial or {}
     usable = [a for a in accounts if a.status in ("ok", "unverified")]
     if not usable:
@@ -85,7 +90,9 @@ def bot_form(
             "**Exchange accounts** page."
         )
         return None
-    fits = [i for i, a in enumerate(usable) if a.exchange_id == init.get("exchange")]
+    fits = [i for i, a in enumerate(usable) if a.id == init.get("account_id")] or [
+        i for i, a in enumerate(usable) if a.exchange_id == init.get("exchange")
+    ]
     account = st.selectbox(
         "Exchange account",
         usable,
@@ -171,7 +178,7 @@ def bot_form(
                 int(init.get("cooldown_minutes", 0)),
                 key=f"{key}cd",
             )
-        submitted = st.form_submit_button("Create bot", type="primary")
+        submitted = st.form_submit_button(submit_label, type="primary")
     if not submitted:
         return None
     return BotSpec(

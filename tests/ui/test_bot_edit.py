@@ -1,0 +1,82 @@
+"""Bots page: a stopped bot can be edited from its card; a running one cannot."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import bots, engine, users
+from core.config import load_settings
+from core.exchanges.paper_book import open_paper_account
+from core.runtime import start
+from tests.ui.helpers import messages, page
+
+GOOD = "Correct-Horse-9"
+
+
+@pytest.fixture
+def world():
+    rt = start("test", settings=load_settings())
+    with rt.session() as s:
+        users.register(s, username="alice", email="a@x.io", name="Alice", password=GOOD)
+        bob = users.register(s, username="bob", email="b@x.io", name="Bob", password=GOOD)
+        acc = open_paper_account(s, owner_id=bob.id, label="paper")
+        bot = bots.create_bot(
+            s,
+            owner=bob,
+            spec=bots.BotSpec(
+                name="bobs-bot",
+                account_id=acc.id,
+                symbol="ETH/USDT",
+                timeframe="5m",
+                strategy="sma_cross",
+                params={"fast": 3, "slow": 8},
+                order_size=50.0,
+                stop_loss_pct=2.0,
+            ),
+            markets=engine.market_lookup(rt),
+        )
+    return {"rt": rt, "bob": bob, "bot": bot}
+
+
+def _button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_editing_a_stopped_bot_starts_from_its_settings_and_saves(world):
+    bot_id = world["bot"].id
+    at = page("bots.py", world["bob"].id)
+    _button(at, "✎ Edit").click().run()
+    prefix = f"edit{bot_id}_"
+    assert at.text_input(key=f"{prefix}name").value == "bobs-bot"
+    assert at.selectbox(key=f"{prefix}symbol").value == "ETH/USDT"
+    assert at.selectbox(key=f"{prefix}tf").value == "5m"
+    assert at.number_input(key=f"{prefix}slow").value == 8
+    assert at.number_input(key=f"{prefix}sl").value == 2.0
+    at.text_input(key=f"{prefix}name").input("renamed")
+    at.number_input(key=f"{prefix}fast").set_value(5)
+    _button(at, "Save changes").click().run()
+    assert not at.exception and not messages(at)["error"], messages(at)
+    assert any("saved" in s for s in messages(at)["success"])
+    with world["rt"].read() as s:
+        saved = bots.get_bot(s, owner=world["bob"], bot_id=bot_id)
+    assert saved.name == "renamed"
+    assert bots.spec_values(saved)["params"] == {"fast": 5, "slow": 8}
+    assert (saved.symbol, saved.timeframe, saved.stop_loss_pct) == ("ETH/USDT", "5m", 2.0)
+
+
+def test_a_bad_edit_is_refused_and_changes_nothing(world):
+    bot_id = world["bot"].id
+    at = page("bots.py", world["bob"].id)
+    _button(at, "✎ Edit").click().run()
+    at.number_input(key=f"edit{bot_id}_fast").set_value(20)  # fast must be < slow (8)
+    _button(at, "Save changes").click().run()
+    assert any("smaller" in e for e in messages(at)["error"])
+    with world["rt"].read() as s:
+        assert bots.get_bot(s, owner=world["bob"], bot_id=bot_id).params == '{"fast": 3, "slow": 8}'
+
+
+def test_a_running_bot_offers_no_edit(world):
+    with world["rt"].session() as s:
+        bots.change_status(s, owner=world["bob"], bot_id=world["bot"].id, action="start")
+    at = page("bots.py", world["bob"].id)
+    assert not any(b.label == "✎ Edit" for b in at.button)
