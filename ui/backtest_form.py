@@ -27,7 +27,7 @@ def _feed_ids() -> list[str]:
 
 
 def _market_inputs(source: str, key: str) -> dict:
-    cols = st.columns(4)
+    cols = st.columns(5)
     if source == "cache":
         ids = _feed_ids()
         exchange = cols[0].selectbox(
@@ -49,9 +49,8 @@ def _market_inputs(source: str, key: str) -> dict:
         "Timeframe", timeframes, index=timeframes.index("1h"), key=f"{key}tf"
     )
     today = datetime.now(UTC).date()
-    dates = cols[3].columns(2)
-    start = dates[0].date_input("From", today - timedelta(days=60), key=f"{key}from")
-    end = dates[1].date_input("To", today, key=f"{key}to")
+    start = cols[3].date_input("From", today - timedelta(days=60), key=f"{key}from")
+    end = cols[4].date_input("To", today, key=f"{key}to")
     return {
         "exchange": exchange,
         "symbol": symbol,
@@ -94,27 +93,31 @@ def settings_inputs(key: str) -> tuple[BacktestSettings, bytes | None]:
         market, csv = _csv_inputs(key)
     else:
         market = _market_inputs(source, key)
-    st.markdown("**Strategy parameters**")
-    params = param_inputs(strategy, key)
-    st.markdown("**Costs and order size**")
-    cols = st.columns(5)
-    fee = cols[0].number_input(
-        "Fee per side (%)", 0.0, MAX_FEE_PCT, 0.1, step=0.01, format="%g", key=f"{key}fee"
-    )
-    slippage = cols[1].number_input(
-        "Slippage (bps)", 0.0, MAX_SLIPPAGE_BPS, 0.0, step=1.0, format="%g", key=f"{key}slip"
-    )
-    cash = cols[2].number_input(
-        "Starting cash (quote)", 0.0, 1e12, 10_000.0, step=1_000.0, format="%g", key=f"{key}cash"
-    )
-    size_type = cols[3].radio(
-        "Size in",
-        ["pct", "quote"],
-        horizontal=True,
-        key=f"{key}stype",
-        format_func=lambda t: "quote amount" if t == "quote" else "% of balance",
-    )
-    size = cols[4].number_input("Size", 0.0, 1e12, 100.0, format="%g", key=f"{key}size")
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Strategy parameters**")
+        params = param_inputs(strategy, key)
+    with right:
+        st.markdown("**Costs and order size**")
+        cols = st.columns(3)
+        fee = cols[0].number_input(
+            "Fee per side (%)", 0.0, MAX_FEE_PCT, 0.1, step=0.01, format="%g", key=f"{key}fee"
+        )
+        slippage = cols[1].number_input(
+            "Slippage (bps)", 0.0, MAX_SLIPPAGE_BPS, 0.0, step=1.0, format="%g", key=f"{key}slip"
+        )
+        cash = cols[2].number_input(
+            "Starting cash", 0.0, 1e12, 10_000.0, step=1_000.0, format="%g", key=f"{key}cash"
+        )
+        cols = st.columns(2)
+        size_type = cols[0].radio(
+            "Order size in",
+            ["pct", "quote"],
+            horizontal=True,
+            key=f"{key}stype",
+            format_func=lambda t: "quote amount" if t == "quote" else "% of balance",
+        )
+        size = cols[1].number_input("Size", 0.0, 1e12, 100.0, format="%g", key=f"{key}size")
     with st.expander("Risk limits (as on a bot)"):
         cols = st.columns(3)
         with cols[0]:

@@ -73,7 +73,21 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
     )
     st.markdown(f"**Trades** ({len(result.trades)})")
     if result.trades:
-        st.dataframe(svc.trades_frame(result.trades), hide_index=True, key=f"{key}trades")
+        st.dataframe(
+            svc.trades_frame(result.trades),
+            hide_index=True,
+            key=f"{key}trades",
+            column_config={
+                "entry_time": st.column_config.DatetimeColumn(
+                    "entry (UTC)", format="YYYY-MM-DD HH:mm"
+                ),
+                "exit_time": st.column_config.DatetimeColumn(
+                    "exit (UTC)", format="YYYY-MM-DD HH:mm"
+                ),
+                "pnl": st.column_config.NumberColumn("PnL", format="%+.2f"),
+                "fees": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
     else:
         st.info("No trades: the strategy never entered in this range.")
     cols = st.columns(2)
@@ -90,6 +104,15 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
         st.switch_page("pages/bots.py")
 
 
+def _sweep_columns() -> dict:
+    kinds = {name: kind for name, _label, kind in TILES} | {"final_equity": "ratio"}
+    formats = {"signed": "%+.2f %%", "pct": "%.2f %%", "ratio": "%.2f", "count": "%d"}
+    return {
+        m: st.column_config.NumberColumn(METRIC_LABELS.get(m, m), format=formats[kinds[m]])
+        for m in METRICS
+    }
+
+
 def show_sweep(result: SweepResult, key: str) -> int | None:
     """The sweep's heatmap (two parameters) and table; the selected row, if any."""
     table = result.table
@@ -101,7 +124,7 @@ def show_sweep(result: SweepResult, key: str) -> int | None:
     if table.empty:
         st.warning("No combination could run: adjust the ranges.")
         return None
-    metric = st.selectbox(
+    metric = st.columns(3)[0].selectbox(
         "Colour by",
         [m for m in METRICS if m in table],
         format_func=lambda m: METRIC_LABELS.get(m, m),
@@ -122,7 +145,7 @@ def show_sweep(result: SweepResult, key: str) -> int | None:
         on_select="rerun",
         selection_mode="single-row",
         key=f"{key}table",
-        column_config={m: st.column_config.NumberColumn(format="%.2f") for m in METRICS},
+        column_config=_sweep_columns(),
     )
     rows = event.selection.rows if event is not None else []
     return rows[0] if rows else None
