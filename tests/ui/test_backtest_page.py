@@ -194,3 +194,26 @@ def test_create_a_bot_with_these_settings_prefills_the_bots_form(world, monkeypa
     assert json.loads(bot.params) == {"fast": 6, "slow": 18} and bot.stop_loss_pct == 3.0
     assert (bot.order_size_type, bot.order_size) == ("pct", 100.0)
     assert "bot_prefill" not in bots_page.session_state
+
+
+def test_cached_history_source_downloads_into_the_cache_then_reuses_it(world):
+    at = page("backtest.py", world["carol"].id)
+    at.radio(key="bt_source").set_value("cache").run()
+    at.selectbox(key="bt_exchange").set_value("sim").run()
+    today = datetime.now(UTC).date()
+    at.date_input(key="bt_from").set_value(today - timedelta(days=10))
+    at.date_input(key="bt_to").set_value(today - timedelta(days=1))
+    at = run_backtest(at.run())
+    assert not at.exception and not messages(at)["error"]
+    assert len(at.metric) == len(TILES)
+    first = at.session_state["bt_last"][1]
+    assert len(first.candles) == 10 * 24
+    assert [t.value for t in at.toast] == ["240 new candles downloaded into the cache."]
+    with world["rt"].read() as s:
+        cached = backtest_service.marketdata.read_cached(
+            s, exchange="sim", symbol="BTC/USDT", timeframe="1h", start=0, end=2**62
+        )
+    assert len(cached) == 10 * 24
+    at = run_backtest(at)  # everything is cached now: same candles, nothing downloaded
+    assert at.session_state["bt_last"][1].candles.equals(first.candles)
+    assert not at.toast
