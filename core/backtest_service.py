@@ -20,14 +20,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 
 from core import marketdata
 from core.backtest import DEFAULT_MARKET, BacktestResult, run_backtest
 from core.candles_csv import load_candles_csv
 from core.db import read_session
-from core.errors import InvalidInput
+from core.errors import ExchangeTemporaryError, InvalidInput
 from core.exchanges.base import Exchange, Market, last_closed_open, timeframe_ms
 from core.exchanges.factory import SIM, check_feed_id, market_feed
 from core.exchanges.sim import sim_candles
@@ -40,7 +39,6 @@ MAX_CANDLES = 200_000
 MAX_FEE_PCT = 5.0
 MAX_SLIPPAGE_BPS = 1_000.0
 MAX_CASH = 1e12
-CHART_BARS = 2_000  # candles drawn at most; longer ranges are merged for the chart
 COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
 Progress = Callable[[int, int], None]
 
@@ -230,18 +228,13 @@ def load_candles(
         arrays = sim_candles(settings.symbol, settings.timeframe, first, (last - first) // step + 1)
         market = market_feed(SIM).market(settings.symbol)
         return LoadedCandles(pd.DataFrame(arrays)[COLUMNS], market)
+    own = feed is None
     feed = feed or market_feed(settings.exchange, settings=getattr(rt_or_engine, "settings", None))
-    market = feed.market(settings.symbol)
-    stats = marketdata.download_candles(
-        rt_or_engine,
-        feed,
-        symbol=settings.symbol,
-        timeframe=settings.timeframe,
-        since_ms=first,
-        until_ms=last,
-        now_ms=now_ms,
-        progress=progress,
-    )
+    try:
+        market, stats = _download(rt_or_engine, feed, settings, first, last, now_ms, progress)
+    finally:
+        if own:
+            feed.close()
     with read_session(getattr(rt_or_engine, "engine", rt_or_engine)) as session:
         rows = marketdata.read_cached(
             session,
@@ -258,6 +251,27 @@ def load_candles(
         )
     frame = pd.DataFrame([c._asdict() for c in rows], columns=COLUMNS)
     return LoadedCandles(frame, market, downloaded=stats.inserted)
+
+
+def _download(rt_or_engine, feed, settings, first, last, now_ms, progress):
+    try:
+        market = feed.market(settings.symbol)
+        stats = marketdata.download_candles(
+            rt_or_engine,
+            feed,
+            symbol=settings.symbol,
+            timeframe=settings.timeframe,
+            since_ms=first,
+            until_ms=last,
+            now_ms=now_ms,
+            progress=progress,
+        )
+    except ExchangeTemporaryError as exc:
+        raise ExchangeTemporaryError(
+            f"{feed.id} could not be reached ({exc.message}). Candles already downloaded stay "
+            "cached: try again later, or use the simulated market."
+        ) from None
+    return market, stats
 
 
 def _csv_range(settings: BacktestSettings) -> tuple[int, int]:
@@ -304,58 +318,6 @@ def run(settings: BacktestSettings, loaded: LoadedCandles) -> BacktestRun:
     strategy = get_strategy(settings.strategy)
     indicators = strategy.indicators(loaded.candles, settings.params)
     return BacktestRun(settings, result, loaded.candles, indicators)
-
-
-def trades_frame(trades: list[dict]) -> pd.DataFrame:
-    """The trades as a table with UTC times, for display and CSV export."""
-    cols = ["entry_time", "exit_time", "entry_price", "exit_price", "amount", "fees", "pnl"]
-    frame = pd.DataFrame(trades, columns=[*cols, "exit_reason"])
-    for name in ("entry_time", "exit_time"):
-        frame[name] = pd.to_datetime(frame[name].astype("int64"), unit="ms", utc=True)
-    return frame
-
-
-def trades_csv(trades: list[dict]) -> bytes:
-    return trades_frame(trades).to_csv(index=False).encode()
-
-
-def chart_trades(trades: list[dict]) -> list[dict]:
-    """Trades with the keys `core.charts.candlestick` marks (entry_ts, exit_ts, ...)."""
-    return [{**t, "entry_ts": t["entry_time"], "exit_ts": t["exit_time"]} for t in trades]
-
-
-def chart_bars(
-    candles: pd.DataFrame, indicators: dict[str, pd.Series], max_bars: int = CHART_BARS
-) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
-    """At most `max_bars` candles for a chart: every k candles merged into one (open of the
-    first, high/low of all, close of the last); indicators sampled at each merged close."""
-    n = len(candles)
-    k = max(1, math.ceil(n / max_bars))
-    if k == 1:
-        return candles, indicators
-    groups = candles.groupby(np.arange(n) // k)
-    bars = pd.DataFrame(
-        {
-            "ts": groups["ts"].first(),
-            "open": groups["open"].first(),
-            "high": groups["high"].max(),
-            "low": groups["low"].min(),
-            "close": groups["close"].last(),
-            "volume": groups["volume"].sum(),
-        }
-    ).reset_index(drop=True)
-    last = np.minimum(np.arange(len(bars)) * k + k - 1, n - 1)
-    sampled = {name: pd.Series(np.asarray(s)[last]) for name, s in indicators.items()}
-    return bars, sampled
-
-
-def thin(series: pd.Series, max_points: int = CHART_BARS) -> pd.Series:
-    """Every k-th point and the last one, so a long curve stays light in the browser."""
-    k = max(1, math.ceil(len(series) / max_points))
-    if k == 1:
-        return series
-    picked = np.unique(np.append(np.arange(0, len(series), k), len(series) - 1))
-    return series.iloc[picked]
 
 
 def bot_prefill(settings: BacktestSettings) -> dict:

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
+from core import backtest_display as show
 from core import backtest_service as svc
 from core.backtest_sweep import MAX_RUNS, SweepAxis, run_sweep, settings_for_row, sweep_grid
 from core.bots import BotSpec
 from core.config import load_settings
-from core.errors import InvalidInput
+from core.errors import ExchangeTemporaryError, InvalidInput
 from core.exchanges.sim import SimExchange
 from core.runtime import start
 
@@ -123,6 +124,34 @@ def test_cache_source_downloads_what_is_missing_once_then_reads_the_cache():
     assert wider.downloaded == 24 and feed.requests == 2  # only the missing day
 
 
+class Unreachable(CountingSim):
+    def market(self, symbol):
+        raise ExchangeTemporaryError("sim: connection refused")
+
+
+def test_an_unreachable_exchange_is_a_friendly_error_and_what_is_cached_stays():
+    rt = start("test", settings=load_settings())
+    s = checked(source="cache", exchange="sim")
+    with pytest.raises(ExchangeTemporaryError, match="could not be reached .*try again later"):
+        svc.load_candles(rt, s, now_ms=NOW, feed=Unreachable())
+
+
+def test_long_ranges_are_merged_for_the_chart_keeping_highs_lows_and_the_last_close():
+    s = checked(timeframe="1m", start=date(2026, 11, 1), end=date(2026, 11, 10))
+    loaded = svc.load_candles(None, s, now_ms=NOW)
+    run = svc.run(s, loaded)
+    bars, ind = show.chart_bars(run.candles, run.indicators, max_bars=1000)
+    assert len(bars) <= 1000 and len(ind["sma_fast"]) == len(bars)
+    assert bars["high"].max() == run.candles["high"].max()
+    assert bars["low"].min() == run.candles["low"].min()
+    assert bars["close"].iloc[-1] == run.candles["close"].iloc[-1]
+    assert ind["sma_slow"].iloc[-1] == run.indicators["sma_slow"].iloc[-1]
+    curve = show.thin(run.result.equity, 500)
+    assert len(curve) <= 501 and curve.iloc[-1] == run.result.equity.iloc[-1]
+    short = loaded.candles.head(50)
+    assert show.chart_bars(short, {}, max_bars=1000)[0] is short
+
+
 CSV = "Date,Open,High,Low,Close,Volume\n" + "".join(
     f"2026-01-{d:02d},{100 + d},{102 + d},{99 + d},{101 + d},5\n" for d in range(1, 29)
 )
@@ -158,11 +187,11 @@ def test_bad_csv_uploads_are_refused_by_name(csv, changes, message):
 def test_trades_export_has_times_and_every_trade():
     s = checked()
     run = svc.run(s, svc.load_candles(None, s, now_ms=NOW))
-    text = svc.trades_csv(run.result.trades).decode()
+    text = show.trades_csv(run.result.trades).decode()
     lines = text.strip().splitlines()
     assert lines[0].startswith("entry_time,exit_time,entry_price,exit_price,amount,fees,pnl")
     assert len(lines) == len(run.result.trades) + 1 and "+00:00" in lines[1]
-    marked = svc.chart_trades(run.result.trades)
+    marked = show.chart_trades(run.result.trades)
     assert marked[0]["entry_ts"] == run.result.trades[0]["entry_time"]
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 
 import streamlit as st
 
+from core import backtest_display as show
 from core import backtest_service as svc
 from core import charts
 from core.backtest_sweep import METRICS, SweepResult
@@ -54,19 +55,21 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
     if result.skipped:
         with st.expander(f"{len(result.skipped)} order(s) not placed"):
             st.write("\n".join(f"- {reason}" for reason in result.skipped[:50]))
-    bars, indicators = svc.chart_bars(run.candles, run.indicators)
-    title = f"{settings.symbol or 'CSV'} · {settings.timeframe if settings.source != 'csv' else ''}"
+    bars, indicators = show.chart_bars(run.candles, run.indicators)
+    title = (
+        "CSV upload" if settings.source == "csv" else f"{settings.symbol} · {settings.timeframe}"
+    )
     if len(bars) < len(run.candles):
         st.caption(f"{len(run.candles):,} candles, drawn as {len(bars):,} merged bars.")
     st.plotly_chart(
         charts.candlestick(
-            bars, title=title, indicators=indicators, trades=svc.chart_trades(result.trades)
+            bars, title=title, indicators=indicators, trades=show.chart_trades(result.trades)
         ),
         key=f"{key}candles",
     )
     st.plotly_chart(
         charts.equity_curve(
-            {"strategy": svc.thin(result.equity), "buy and hold": svc.thin(result.buy_and_hold)},
+            {"strategy": show.thin(result.equity), "buy and hold": show.thin(result.buy_and_hold)},
             title="Equity vs buy and hold",
         ),
         key=f"{key}equity",
@@ -74,7 +77,7 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
     st.markdown(f"**Trades** ({len(result.trades)})")
     if result.trades:
         st.dataframe(
-            svc.trades_frame(result.trades),
+            show.trades_frame(result.trades),
             hide_index=True,
             key=f"{key}trades",
             column_config={
@@ -93,7 +96,7 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
     cols = st.columns(2)
     cols[0].download_button(
         "Download trades (CSV)",
-        data=svc.trades_csv(result.trades),
+        data=show.trades_csv(result.trades),
         file_name=f"trades-{settings.strategy}-{(settings.symbol or 'csv').replace('/', '')}.csv",
         mime="text/csv",
         on_click="ignore",
