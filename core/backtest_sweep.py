@@ -18,6 +18,7 @@ from core.errors import InvalidInput
 from core.strategies import get_strategy
 
 MAX_RUNS = 400
+MAX_CANDLE_RUNS = 20_000_000  # runs x candles: about half a minute of backtesting
 METRICS = (
     "total_return_pct",
     "cagr_pct",
@@ -107,6 +108,12 @@ def run_sweep(
     `settings` are already checked; the swept values replace its parameters one at a time.
     """
     grid = sweep_grid(settings.strategy, axes)
+    if len(grid) * len(loaded.candles) > MAX_CANDLE_RUNS:
+        raise InvalidInput(
+            f"{len(grid)} backtests over {len(loaded.candles):,} candles is too much for one "
+            f"sweep (at most {MAX_CANDLE_RUNS:,} candles in all): shorten the range, pick a "
+            "larger timeframe or sweep fewer values."
+        )
     names = [axis.param for axis in axes]
     strategy = get_strategy(settings.strategy)
     rows, skipped = [], []

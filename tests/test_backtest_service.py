@@ -245,6 +245,14 @@ def test_bad_sweeps_are_refused_before_anything_runs(axes, message):
         sweep_grid("sma_cross", axes)
 
 
+def test_a_sweep_too_heavy_for_its_candles_is_refused_before_running(monkeypatch):
+    monkeypatch.setattr("core.backtest_sweep.MAX_CANDLE_RUNS", 1_000)
+    s = checked()
+    loaded = svc.load_candles(None, s, now_ms=NOW)  # 744 candles: 2 runs are too many
+    with pytest.raises(InvalidInput, match="2 backtests over 744 candles is too much"):
+        run_sweep(s, loaded, [SweepAxis("fast", 5, 6, 1)])
+
+
 def test_integer_axes_round_to_whole_values():
     grid = sweep_grid("sma_cross", [SweepAxis("fast", 2, 4, 0.5)])
     assert [g["fast"] for g in grid] == [2, 3, 4]
