@@ -32,6 +32,16 @@ TABLE: tuple[tuple[type[Exception], type[errors.AppError]], ...] = (
     (ccxt.BadResponse, errors.ExchangeTemporaryError),
     (ccxt.BaseError, errors.ExchangeError),
 )
+# What to say when the exchange's own text says nothing (ccxt often gives just the id).
+PLAIN: dict[type[errors.AppError], str] = {
+    errors.RateLimited: "too many requests; slowing down",
+    errors.ExchangeTemporaryError: "no answer (network error, timeout or maintenance)",
+    errors.ExchangeAuthError: "the API key was refused",
+    errors.InsufficientFunds: "insufficient funds",
+    errors.OrderRejected: "order rejected",
+    errors.ExchangeNotSupported: "not supported by this exchange",
+    errors.InvalidInput: "unknown market or bad request",
+}
 _URL = re.compile(r"\b(?:GET|POST|PUT|DELETE)?\s*https?://\S+", re.IGNORECASE)
 _QUERY = re.compile(r"[?&][^\s]*")
 
@@ -60,7 +70,11 @@ def to_domain(
     retry_after: float | None = None,
 ) -> errors.AppError:
     cls = domain_class(exc)
-    detail = sanitise(str(exc), secrets) or type(exc).__name__
+    detail = sanitise(str(exc), secrets)
+    if detail.lower().strip(" :") in ("", exchange_id.lower()):
+        detail = PLAIN.get(cls, type(exc).__name__)
+    elif detail.lower().startswith(exchange_id.lower() + " "):
+        detail = detail[len(exchange_id) + 1 :]  # "binance {...}" -> "{...}"
     if cls in (errors.OrderRejected, errors.ExchangeError) and "insufficient" in detail.lower():
         cls = errors.InsufficientFunds  # some exchanges report it as a generic rejection
     message = f"{exchange_id}: {detail}"

@@ -6,7 +6,7 @@ import ccxt
 import pytest
 
 from core import errors
-from core.exchanges.errormap import TABLE, domain_class
+from core.exchanges.errormap import TABLE, domain_class, to_domain
 from core.exchanges.live import LiveExchange, has_testnet, required_credentials
 from tests.fakes.exchange import FakeExchange
 
@@ -54,6 +54,20 @@ def live(fake, *, secret=SECRET, sleeps=None, timeout_ms=2000, retries=3) -> Liv
 )
 def test_every_ccxt_error_maps_to_one_domain_error(ccxt_error, domain):
     assert domain_class(ccxt_error("x")) is domain
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("binance", "binance: no answer (network error, timeout or maintenance)"),
+        ("", "binance: no answer (network error, timeout or maintenance)"),
+        ("binance GET https://api.x/api/v3/klines?signature=abc", "binance: no answer"),
+        ('binance {"code":-1003,"msg":"Too busy"}', 'binance: {"code":-1003,"msg":"Too busy"}'),
+    ],
+)
+def test_messages_say_something_even_when_ccxt_says_only_the_id(text, expected):
+    err = to_domain(ccxt.NetworkError(text), exchange_id="binance")
+    assert err.message.startswith(expected) and "signature" not in err.message
 
 
 def test_the_table_covers_the_whole_ccxt_hierarchy():
