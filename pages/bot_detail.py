@@ -72,7 +72,20 @@ def live() -> None:
         )
     st.subheader("Open position")
     if positions:
-        st.dataframe(positions, hide_index=True, width="stretch")
+        st.dataframe(
+            [
+                {
+                    "amount": p["amount"],
+                    "entry": p["entry_price"],
+                    "since": when(p["entry_ts"]),
+                    "last": p["last_price"],
+                    "unrealised PnL": p["unrealised_pnl"],
+                }
+                for p in positions
+            ],
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption("Flat: no open position.")
     tabs = st.tabs(["Trades", "Orders", "Events"])

@@ -133,3 +133,46 @@ def register_and_sign_in(page, password: str, *, shoot: bool = False) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("You have no bots yet").wait_for()
+
+
+IDLE_JS = """quietMs => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = app && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+        && !document.querySelector('[data-stale="true"]')
+        && !document.querySelector('[data-testid="stSpinner"]');
+    if (!idle) { window.__sbIdleSince = null; return false; }
+    window.__sbIdleSince = window.__sbIdleSince || performance.now();
+    return performance.now() - window.__sbIdleSince >= quietMs;
+}"""
+
+
+def wait_idle(page, *, timeout_ms: int = 30_000, quiet_ms: int = 500) -> None:
+    """Wait until Streamlit has finished running the script: not running, no "Running" icon,
+    no stale (greyed) elements, no spinner, for `quiet_ms` in a row (a fragment's refresh may
+    start again at any time; a quiet window between two is enough for a screenshot)."""
+    page.evaluate("() => { window.__sbIdleSince = null; }")
+    page.wait_for_function(IDLE_JS, arg=quiet_ms, polling=100, timeout=timeout_ms)
+
+
+def shoot(page, name: str, *, max_height: int = 3200) -> None:
+    """Screenshot the whole page to test-artifacts/<name>.png once Streamlit is idle.
+
+    Streamlit scrolls inside its own container, so the window is made as tall as the content
+    (bounded) for the shot and put back afterwards."""
+    wait_idle(page)
+    height = page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const block = document.querySelector('[data-testid="stMainBlockContainer"]');
+            return Math.max(main ? main.scrollHeight : 0, block ? block.scrollHeight + 120 : 0);
+        }"""
+    )
+    size = page.viewport_size or {"width": 1400, "height": 900}
+    page.set_viewport_size({"width": size["width"], "height": min(max(900, height), max_height)})
+    try:
+        page.wait_for_timeout(300)  # charts redraw for the new size; no script run happens
+        wait_idle(page)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    finally:
+        page.set_viewport_size(size)

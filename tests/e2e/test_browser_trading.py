@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, register_and_sign_in
+from tests.e2e.conftest import register_and_sign_in, shoot, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
@@ -23,17 +23,13 @@ PAGES = [
 ]
 
 
-def shot(page, name: str) -> None:
-    page.wait_for_timeout(800)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
 HEADINGS = {"Bot detail": "Fast DCA", "Users": "Users"}
 
 
 def go(page, title: str) -> None:
     page.get_by_role("link", name=title, exact=True).click()
     page.get_by_role("heading", name=HEADINGS.get(title, title)).first.wait_for()
+    wait_idle(page)
 
 
 def test_first_bot_places_an_order_and_every_page_renders(app_server, browser_page):
@@ -59,9 +55,12 @@ def test_first_bot_places_an_order_and_every_page_renders(app_server, browser_pa
     page.get_by_text("entries").first.wait_for(timeout=150_000)
     page.get_by_role("tab", name="Orders").click()
     page.get_by_text("closed").first.wait_for(state="attached")  # a filled order in the grid
-    shot(page, "bot-detail")
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    shoot(page, "bot-detail")
 
     for title in PAGES:
         go(page, title)
-        shot(page, title.lower().replace(" ", "-"))
+        if title == "Trades":
+            page.get_by_text("Download CSV").wait_for()
+        shoot(page, title.lower().replace(" ", "-"))
     assert not page.get_by_text("Something went wrong").count()
