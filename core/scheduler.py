@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, update
+from sqlalchemy import and_, bindparam, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.exchanges.base import last_closed_open
-from core.models import Bot, Tick, WorkerHeartbeat, utcnow
+from core.models import Bot, ExchangeAccount, Tick, WorkerHeartbeat, utcnow
 
 STALE_AFTER_S = 300.0
 LOST_AFTER_S = 90.0
@@ -130,6 +130,26 @@ def give_up_abandoned(session: Session, *, now: datetime | None = None) -> int:
     return result.rowcount
 
 
+def _busy(stale: datetime):
+    """Another tick of the same bot is running (fresh claim) or an older candle is queued."""
+    other = aliased(Tick)
+    return exists().where(
+        other.bot_id == Tick.bot_id,
+        other.id != Tick.id,
+        or_(
+            and_(other.status == "running", other.claimed_at >= stale),
+            and_(other.status == "queued", other.candle_ts < Tick.candle_ts),
+        ),
+    )
+
+
+def _claimable(stale: datetime):
+    return or_(
+        Tick.status == "queued",
+        and_(Tick.status == "running", col(Tick.claimed_at) < stale, Tick.attempts < MAX_ATTEMPTS),
+    )
+
+
 def claim_tick(
     session: Session,
     *,
@@ -147,29 +167,9 @@ def claim_tick(
         return None
     # Serialise claims per bot (PostgreSQL row lock; SQLite holds the write lock already).
     session.exec(select(Bot.id).where(Bot.id == tick.bot_id).with_for_update()).first()
-    other = aliased(Tick)
-    busy = exists().where(
-        other.bot_id == Tick.bot_id,
-        other.id != Tick.id,
-        or_(
-            and_(other.status == "running", other.claimed_at >= stale),
-            and_(other.status == "queued", other.candle_ts < Tick.candle_ts),
-        ),
-    )
     result = session.execute(
         update(Tick)
-        .where(
-            Tick.id == tick_id,
-            ~busy,
-            or_(
-                Tick.status == "queued",
-                and_(
-                    Tick.status == "running",
-                    col(Tick.claimed_at) < stale,
-                    Tick.attempts < MAX_ATTEMPTS,
-                ),
-            ),
-        )
+        .where(Tick.id == tick_id, ~_busy(stale), _claimable(stale))
         .values(
             status="running", claimed_by=worker_id[:80], claimed_at=now, attempts=Tick.attempts + 1
         )
@@ -179,6 +179,93 @@ def claim_tick(
         return None
     session.refresh(tick)
     return tick
+
+
+def claim_ticks(
+    session: Session,
+    *,
+    tick_ids: list[int],
+    worker_id: str,
+    now: datetime | None = None,
+    stale_after_s: float = STALE_AFTER_S,
+) -> list[tuple[int, int, int]]:
+    """`claim_tick` for many ticks in one statement: (tick id, bot id, candle ts) of those
+    claimed, by candle then bot. The same rules hold per tick; a bot with two ticks in the
+    list gets its older one (the newer waits for it)."""
+    if not tick_ids:
+        return []
+    now = now or utcnow()
+    stale = now - timedelta(seconds=stale_after_s)
+    bot_ids = select(Tick.bot_id).where(col(Tick.id).in_(tick_ids))
+    # PostgreSQL: lock the bots in id order (no deadlock between two batch claims).
+    session.exec(
+        select(Bot.id).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
+    ).all()
+    result = session.execute(
+        update(Tick)
+        .where(col(Tick.id).in_(tick_ids), ~_busy(stale), _claimable(stale))
+        .values(
+            status="running", claimed_by=worker_id[:80], claimed_at=now, attempts=Tick.attempts + 1
+        )
+        .returning(Tick.id, Tick.bot_id, Tick.candle_ts)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted((tuple(r) for r in result.all()), key=lambda r: (r[2], r[1]))
+
+
+def by_market(session: Session, *, tick_ids: list[int]) -> list[int]:
+    """The tick ids sorted by (candle, exchange, symbol, timeframe, bot), so a batch of
+    consecutive ids shares its market data and signals."""
+    rows = []
+    for start in range(0, len(tick_ids), 500):
+        chunk = tick_ids[start : start + 500]
+        query = (
+            select(
+                Tick.id,
+                Tick.candle_ts,
+                ExchangeAccount.exchange_id,
+                Bot.symbol,
+                Bot.timeframe,
+                Bot.id,
+            )
+            .join(Bot, Bot.id == Tick.bot_id)
+            .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id)
+            .where(col(Tick.id).in_(chunk))
+        )
+        rows.extend(session.exec(query).all())
+    return [r[0] for r in sorted(rows, key=lambda r: r[1:])]
+
+
+def tick_statuses(session: Session, *, tick_ids: list[int]) -> dict[int, str]:
+    rows = session.exec(select(Tick.id, Tick.status).where(col(Tick.id).in_(tick_ids)))
+    return dict(rows.all())
+
+
+def finish_ticks(session: Session, *, outcomes: dict[int, str], worker_id: str) -> int:
+    """`finish_tick` for many ticks in one executemany; returns how many were still ours."""
+    if not outcomes:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "t_id": tick_id,
+            "t_status": "failed" if outcome.startswith(("failed", "error")) else "done",
+            "t_error": outcome[:500] if outcome.startswith(("failed", "error")) else "",
+            "t_finished": now,
+        }
+        for tick_id, outcome in outcomes.items()
+    ]
+    stmt = (
+        update(Tick)
+        .where(Tick.id == bindparam("t_id"), Tick.claimed_by == worker_id[:80])
+        .values(
+            status=bindparam("t_status"),
+            error=bindparam("t_error"),
+            finished_at=bindparam("t_finished"),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return session.connection().execute(stmt, rows).rowcount
 
 
 def tick_status(session: Session, *, tick_id: int) -> str | None:

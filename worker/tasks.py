@@ -1,8 +1,11 @@
-"""Huey tasks: thin shells over core (scheduling, one tick, account re-checks).
+"""Huey tasks: thin shells over core (scheduling, batches of ticks, account re-checks).
 
 `WorkerApp` registers the tasks on a given Huey, so a process (or a test) can build as many
-independent apps as it needs. The tick body is looked up at call time (`runner`), which is the
-seam tests use to count executions.
+independent apps as it needs. The scheduler enqueues ticks in batches of up to `BATCH_SIZE`
+(sorted by candle and market, so a batch mostly shares one signal): one task claims its ticks
+in one statement, runs them (`core.engine_batch`: quiet ticks in one transaction, the rest one
+by one) and finishes them in one executemany. A custom per-tick `runner` (the seam tests use to
+count executions) is called once per claimed tick instead.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from collections.abc import Callable
 
 from huey import Huey, crontab
 
-from core import engine, scheduler
+from core import engine, engine_batch, scheduler
 from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 TickRunner = Callable[..., str]
 WAIT_DELAY_S = 2.0  # a tick whose bot is busy (or has an older candle queued) retries after this
 MAX_WAITS = 30  # then the scheduler's lost-tick sweep takes over (see core.scheduler)
+BATCH_SIZE = 100  # ticks per task: large enough to share the work, small enough to spread it
 
 
 def default_runner(rt: Runtime, *, bot_id: int, candle_ts: int, worker_id: str) -> str:
@@ -35,6 +39,7 @@ class WorkerApp:
         self.rt, self.huey, self.worker_id = rt, huey, worker_id
         self.runner = runner or default_runner
         self.run_tick = huey.task(name="steadybot.run_tick")(self._run_tick)
+        self.run_batch = huey.task(name="steadybot.run_ticks")(self._run_ticks)
         huey.periodic_task(crontab(minute="*/10"), name="steadybot.recheck_accounts")(
             self._recheck_accounts
         )
@@ -64,6 +69,46 @@ class WorkerApp:
             log.warning("tick %s was reclaimed by another worker while it ran", tick_id)
         log.info("tick %s bot %s candle %s: %s", tick_id, bot_id, candle_ts, outcome)
         return outcome
+
+    def _run_ticks(self, tick_ids: list[int], waits: int = 0) -> str:
+        with self.rt.session() as session:
+            claimed = scheduler.claim_ticks(session, tick_ids=tick_ids, worker_id=self.worker_id)
+        if len(claimed) < len(tick_ids):
+            self._retry_unclaimed(sorted(set(tick_ids) - {c[0] for c in claimed}), waits)
+        if not claimed:
+            return "not claimed"
+        outcomes = self._execute(claimed)
+        with self.rt.session() as session:
+            mine = scheduler.finish_ticks(session, outcomes=outcomes, worker_id=self.worker_id)
+        if mine < len(outcomes):
+            log.warning("%d tick(s) were reclaimed by another worker", len(outcomes) - mine)
+        done = sum(1 for o in outcomes.values() if not o.startswith(("failed", "error")))
+        log.info(
+            "batch of %d tick(s): %d done, %d failed", len(outcomes), done, len(outcomes) - done
+        )
+        return f"{done}/{len(outcomes)} ok"
+
+    def _execute(self, claimed: list[tuple[int, int, int]]) -> dict[int, str]:
+        if self.runner is default_runner:
+            return engine_batch.run_ticks(self.rt, claimed, worker_id=self.worker_id)
+        outcomes = {}
+        for tick_id, bot_id, candle_ts in claimed:
+            try:
+                outcomes[tick_id] = self.runner(
+                    self.rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=self.worker_id
+                )
+            except Exception as exc:
+                log.exception("tick %s (bot %s, candle %s) crashed", tick_id, bot_id, candle_ts)
+                outcomes[tick_id] = f"error: {type(exc).__name__}"
+        return outcomes
+
+    def _retry_unclaimed(self, tick_ids: list[int], waits: int) -> None:
+        """Ticks still queued belong to bots that must wait: try them again shortly."""
+        with self.rt.read() as session:
+            statuses = scheduler.tick_statuses(session, tick_ids=tick_ids)
+        queued = [t for t in tick_ids if statuses.get(t) == "queued"]
+        if queued and waits < MAX_WAITS:
+            self.run_batch.schedule(args=(queued, waits + 1), delay=WAIT_DELAY_S)
 
     def _not_claimed(self, tick_id: int, waits: int) -> str:
         """Still queued means its bot must wait: try again shortly (older candle first)."""
@@ -102,8 +147,10 @@ class WorkerApp:
         with self.rt.read() as session:
             lost = scheduler.lost_ticks(session)
         ids = sorted({t[0] for t in created} | {t[0] for t in lost})
-        for tick_id in ids:
-            self.run_tick(tick_id)
+        with self.rt.read() as session:
+            ordered = scheduler.by_market(session, tick_ids=ids)
+        for start in range(0, len(ordered), BATCH_SIZE):
+            self.run_batch(ordered[start : start + BATCH_SIZE])
         if ids:
             log.info("scheduled %d new tick(s), re-enqueued %d", len(created), len(lost))
         return len(ids)

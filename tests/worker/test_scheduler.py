@@ -177,3 +177,54 @@ def test_a_tick_of_a_live_worker_is_not_released(rt):
     _claimed_by(rt, "live:1:1", beat_age_s=1, claim_age_s=60)
     with rt.session() as s:
         assert scheduler.release_dead_claims(s) == 0
+
+
+def test_a_batch_claim_takes_each_bots_older_candle_and_leaves_claimed_ticks(rt):
+    ids = make_running_bots(rt, 3)
+    with rt.session() as s:
+        older = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        newer = scheduler.schedule_due_ticks(s, now_ms=NOW + 60_000)
+    with rt.session() as s:  # another worker holds the first bot's older tick
+        assert scheduler.claim_tick(s, tick_id=older[0][0], worker_id="other")
+    every = [t[0] for t in older + newer]
+    with rt.session() as s:
+        claimed = scheduler.claim_ticks(s, tick_ids=every, worker_id="me")
+    assert claimed == sorted(older[1:], key=lambda t: (t[2], t[1]))
+    assert [t[1] for t in claimed] == ids[1:]
+    with rt.session() as s:
+        assert scheduler.claim_ticks(s, tick_ids=every, worker_id="third") == []
+    with rt.read() as s:
+        statuses = scheduler.tick_statuses(s, tick_ids=every)
+    assert [statuses[t[0]] for t in newer] == ["queued"] * 3
+
+
+def test_a_batch_finish_records_outcomes_only_for_our_claims(rt):
+    make_running_bots(rt, 3)
+    with rt.session() as s:
+        ticks = [t[0] for t in scheduler.schedule_due_ticks(s, now_ms=NOW)]
+    with rt.session() as s:
+        scheduler.claim_ticks(s, tick_ids=ticks[:2], worker_id="me")
+        scheduler.claim_ticks(s, tick_ids=ticks[2:], worker_id="other")
+    outcomes = {ticks[0]: "ok: 0 order(s)", ticks[1]: "failed: no candle", ticks[2]: "ok"}
+    with rt.session() as s:
+        assert scheduler.finish_ticks(s, outcomes=outcomes, worker_id="me") == 2
+    with rt.read() as s:
+        rows = [s.get(Tick, t) for t in ticks]
+    assert [r.status for r in rows] == ["done", "failed", "running"]
+    assert rows[1].error == "failed: no candle" and rows[0].finished_at is not None
+
+
+def test_ticks_are_batched_by_candle_and_market(rt):
+    make_running_bots(rt, 4)
+    with rt.session() as s:
+        bots = s.exec(select(Bot).order_by(Bot.id)).all()
+        for bot, symbol in zip(bots, ["ETH/USDT", "BTC/USDT", "ETH/USDT", "BTC/USDT"], strict=True):
+            bot.symbol = symbol
+            s.add(bot)
+    with rt.session() as s:
+        ticks = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.read() as s:
+        ordered = scheduler.by_market(s, tick_ids=[t[0] for t in ticks])
+    bot_of = {t[0]: t[1] for t in ticks}
+    assert [bot_of[t] for t in ordered] == [bots[1].id, bots[3].id, bots[0].id, bots[2].id]
