@@ -30,7 +30,7 @@ if not worker["healthy"]:
     )
 
 unrealised = sum(p["unrealised_pnl"] or 0.0 for p in positions)
-cols = st.columns(6)
+cols = [*st.columns(3), *st.columns(3)]  # two rows: room for full figures
 cols[0].metric(
     "Total equity",
     f"{equity['total']:,.2f} USDT" if equity["accounts"] else "—",
@@ -38,17 +38,17 @@ cols[0].metric(
     + (f" (no price yet for {', '.join(equity['unpriced'])})" if equity["unpriced"] else "")
     + ". Live balances are on the Exchange accounts page.",
 )
-cols[1].metric("PnL today", money(summary["pnl_today"]))
-cols[2].metric("PnL 7 days", money(summary["pnl_7d"]))
-cols[3].metric("PnL all time", money(summary["pnl_all"]))
-cols[4].metric("Unrealised", money(unrealised))
+cols[1].metric("Unrealised", money(unrealised))
 rate = summary["win_rate_pct"]
-cols[5].metric(
+cols[2].metric(
     "Win rate",
     "—" if rate is None else f"{rate:.0f} %",
     f"{summary['closed_trades']} closed trades",
     delta_color="off",
 )
+cols[3].metric("PnL today", money(summary["pnl_today"]))
+cols[4].metric("PnL 7 days", money(summary["pnl_7d"]))
+cols[5].metric("PnL all time", money(summary["pnl_all"]))
 
 if not cards:
     st.info(
