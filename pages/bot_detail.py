@@ -36,7 +36,8 @@ window = st.select_slider(
 
 @st.fragment(run_every=5)
 def live() -> None:
-    data = botview.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
+    with st.spinner("Loading market data…"):  # shown only when it takes over half a second
+        data = botview.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
     bot = data["bot"]
     st.markdown(f"### {bot.name} {badge(bot.status, bot.status_reason)}")
     with rt.read() as session:

@@ -1,0 +1,81 @@
+"""Users and All bots pages as an admin: role, disable, delete only after typing the name,
+stop another user's bot."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import bots, engine, users
+from core.config import load_settings
+from core.exchanges.paper_book import open_paper_account
+from core.models import Bot, User
+from core.runtime import start
+from tests.ui.helpers import messages, page
+
+GOOD = "Correct-Horse-9"
+
+
+@pytest.fixture
+def world():
+    rt = start("test", settings=load_settings())
+    with rt.session() as s:
+        alice = users.register(s, username="alice", email="a@x.io", name="Alice", password=GOOD)
+        bob = users.register(s, username="bob", email="b@x.io", name="Bob", password=GOOD)
+        acc = open_paper_account(s, owner_id=bob.id, label="paper")
+        bot = bots.create_bot(
+            s,
+            owner=bob,
+            spec=bots.BotSpec(name="bobs-bot", account_id=acc.id, symbol="BTC/USDT",
+                              timeframe="1m", strategy="rsi", params={}),
+            markets=engine.market_lookup(rt),
+        )  # fmt: skip
+        bots.change_status(s, owner=bob, bot_id=bot.id, action="start")
+    return {"rt": rt, "alice": alice, "bob": bob, "bot": bot}
+
+
+def _pick_bob(at):
+    box = next(s for s in at.selectbox if s.label == "User")
+    box.set_value(next(u for u in box.options if u.startswith("bob"))).run()
+    return at
+
+
+def _click(at, label):
+    next(b for b in at.button if b.label == label).click().run()
+    return at
+
+
+def _bob(world) -> User:
+    with world["rt"].read() as s:
+        return s.get(User, world["bob"].id)
+
+
+def test_admin_changes_a_role_and_disables_a_user(world):
+    at = _pick_bob(page("admin_users.py", world["alice"].id))
+    _click(at, "Make admin")
+    assert not at.exception and not messages(at)["error"]
+    assert _bob(world).role == "admin"
+    at = _pick_bob(at)
+    _click(at, "Disable")
+    assert _bob(world).is_active is False
+
+
+def test_deleting_a_user_needs_their_name_typed(world):
+    at = _pick_bob(page("admin_users.py", world["alice"].id))
+    at.text_input(key=f"confirm_{world['bob'].id}").input("bobby")
+    _click(at, "Delete user")
+    assert messages(at)["error"], "a wrong name must be refused"
+    assert _bob(world) is not None
+    at.text_input(key=f"confirm_{world['bob'].id}").input("bob")
+    _click(at, "Delete user")
+    assert _bob(world) is None
+    with world["rt"].read() as s:
+        assert s.get(Bot, world["bot"].id) is None  # their data went with them
+
+
+def test_admin_stops_another_users_bot(world):
+    at = page("admin_bots.py", world["alice"].id)
+    assert "bob" in set(at.dataframe[0].value["owner"])
+    _click(at, "Stop this bot")
+    assert not at.exception and not messages(at)["error"]
+    with world["rt"].read() as s:
+        assert s.get(Bot, world["bot"].id).status == "stopped"
