@@ -16,10 +16,17 @@ HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
 
+@pytest.fixture(params=["rt", "pg_rt"], ids=["sqlite", "postgresql"])
+def db_rt(request):
+    """The same read models on SQLite and on PostgreSQL (skipped where it is not running)."""
+    return request.getfixturevalue(request.param)
+
+
 @pytest.fixture
-def world(rt):
-    """alice: a paper account (USDT + BTC) and a bot with 3 fills and 2 trades; bob: the same
-    market with one fill of his own."""
+def world(db_rt):
+    """alice: a paper account (USDT + BTC) and a bot with 3 fills; bob: the same market with
+    one fill of his own."""
+    rt = db_rt
     with rt.session() as s:
         alice = User(username="alice", email="a@x.io", name="A", password_hash="x")
         bob = User(username="bob", email="b@x.io", name="B", password_hash="x")
@@ -59,17 +66,19 @@ def world(rt):
                      candle_ts=T0, symbol="BTC/USDT", side="buy", amount=1.0,
                      status="never_placed")
         )  # fmt: skip
-    return {"alice": alice, "bob": bob, "bot_a": bot_a, "bot_b": bot_b}
+    return {"rt": rt, "alice": alice, "bob": bob, "bot_a": bot_a, "bot_b": bot_b}
 
 
-def test_paper_equity_values_balances_at_the_last_price(rt, world):
+def test_paper_equity_values_balances_at_the_last_price(world):
+    rt = world["rt"]
     with rt.read() as s:
         equity = reports.paper_equity(s, owner=world["alice"])
     assert equity["total"] == pytest.approx(1000.0 + 0.5 * 200.0)
     assert equity["unpriced"] == ["XYZ"]
 
 
-def test_fills_filter_by_side_total_everything_and_never_cross_owners(rt, world):
+def test_fills_filter_by_side_total_everything_and_never_cross_owners(world):
+    rt = world["rt"]
     alice = world["alice"]
     with rt.read() as s:
         sells = fills.fill_page(s, owner=alice, flt=fills.FillFilter(side="sell"))
@@ -80,7 +89,8 @@ def test_fills_filter_by_side_total_everything_and_never_cross_owners(rt, world)
     assert theirs["fills"] == 0
 
 
-def test_fills_page_is_newest_first_and_the_csv_has_every_fill(rt, world):
+def test_fills_page_is_newest_first_and_the_csv_has_every_fill(world):
+    rt = world["rt"]
     with rt.read() as s:
         page = fills.fill_page(s, owner=world["alice"], flt=fills.FillFilter(), limit=2)
         text = fills.export_csv(s, owner=world["alice"], flt=fills.FillFilter())
@@ -95,7 +105,8 @@ def _closed(bot_id: int, exit_ts: int, pnl: float) -> Trade:
                  exit_price=100.0 + pnl, pnl=pnl, exit_reason="signal")  # fmt: skip
 
 
-def test_a_long_pnl_curve_is_merged_to_a_few_hundred_points(rt, world):
+def test_a_long_pnl_curve_is_merged_to_a_few_hundred_points(world):
+    rt = world["rt"]
     with rt.session() as s:
         s.add_all([_closed(world["bot_a"].id, T0 + i * HOUR, 1.0) for i in range(2_000)])
     with rt.read() as s:
@@ -105,7 +116,8 @@ def test_a_long_pnl_curve_is_merged_to_a_few_hundred_points(rt, world):
     assert [t for t, _ in curve] == sorted(t for t, _ in curve)
 
 
-def test_paged_totals_cover_the_whole_filter_and_the_export_every_row(rt, world):
+def test_paged_totals_cover_the_whole_filter_and_the_export_every_row(world):
+    rt = world["rt"]
     with rt.session() as s:
         s.add_all([_closed(world["bot_a"].id, T0 + i * HOUR, (-1.0) ** i) for i in range(250)])
         s.add(Trade(bot_id=world["bot_a"].id, symbol="BTC/USDT", status="open", amount=1.0,
