@@ -117,11 +117,11 @@ def browser_page() -> Iterator:
             browser.close()
 
 
-def register_and_sign_in(page, password: str, *, shoot: bool = False) -> None:
+def register_and_sign_in(page, password: str, *, screenshot: bool = False) -> None:
     """The first visit of a person: create the (admin) account, then sign in."""
     page.get_by_text("the first account you create becomes the admin").wait_for()
-    if shoot:
-        page.screenshot(path=str(ARTIFACTS / "01-welcome.png"), full_page=True)
+    if screenshot:
+        shoot(page, "01-welcome")
     page.get_by_label("New username").fill("alice")
     page.get_by_label("Email").fill("alice@example.com")
     page.get_by_label("Display name").fill("Alice")
