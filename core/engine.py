@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from core import bots, marketdata, orders, rules
 from core.errors import AppError, ExchangeTemporaryError, SecretUnreadable
-from core.exchanges.base import Exchange, timeframe_ms
+from core.exchanges.base import Exchange, Market, timeframe_ms
 from core.exchanges.factory import account_exchange
 from core.exchanges.paper import PaperExchange
 from core.models import Bot, BotOrder, Trade, utcnow
@@ -65,12 +65,14 @@ def run_bot_tick(
         reconcile_bot(rt, exchange, bot_id)
         outcome = _decide_and_trade(rt, exchange, bot, candle_ts)
     except ExchangeTemporaryError as exc:
-        return _failure(rt, bot_id, f"exchange unavailable: {exc.message}")
+        return record_failure(rt, bot_id, f"exchange unavailable: {exc.message}")
     except AppError as exc:
-        return _failure(rt, bot_id, exc.message, fatal=True)
+        return record_failure(rt, bot_id, exc.message, fatal=True)
     except Exception as exc:
         log.exception("bot %s: tick for %s failed", bot_id, candle_ts)
-        return _failure(rt, bot_id, f"{type(exc).__name__} in the strategy or engine", fatal=True)
+        return record_failure(
+            rt, bot_id, f"{type(exc).__name__} in the strategy or engine", fatal=True
+        )
     finally:
         exchange.close()
     return outcome
@@ -119,7 +121,7 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
             )
         ]
     for order_id in pending:
-        orders.send(rt.session, exchange, order_id, _on_filled(bot.id))
+        orders.send(rt.session, exchange, order_id, on_filled(bot.id))
     with rt.session() as session:
         row = session.get(Bot, bot.id)
         row.last_candle_ts = candle_ts
@@ -134,62 +136,95 @@ def _plan(rt, exchange, bot, candle_ts, close, entry, exit_signal, mode, params)
     market = exchange.market(bot.symbol)
     cash = exchange.fetch_balance().get(market.quote)
     free = cash.free if cash else 0.0
-    quote = bot.order_size if bot.order_size_type == "quote" else free * bot.order_size / 100
     with rt.session() as session:
         row = session.exec(select(Bot).where(Bot.id == bot.id).with_for_update()).one()
-        state = rules.BotState.from_dict(json.loads(row.state or "{}"))
-        was_paused = state.paused
-        intents = rules.decide(
-            state,
-            ts=candle_ts,
-            close=float(close),
-            entry=entry,
-            exit_signal=exit_signal,
+        plan_in_session(
+            session,
+            row,
+            candle_ts=candle_ts,
+            close=close,
+            signal=(entry, exit_signal),
             mode=mode,
             params=params,
-            risk=risk_of(row),
             market=market,
-            cash=free,
-            order_quote=quote,
-            fee_rate=market.taker_fee,
+            free=free,
         )
-        if entry or exit_signal:
-            bots.add_event(
-                session,
-                bot=row,
-                kind="signal",
-                message=f"{'entry' if entry else 'exit'} signal at close {close:g}",
-            )
-        for seq, intent in enumerate(intents):
-            trade_ids = [state.lots[i].trade_id for i in intent.lots]
-            order = orders.prepare(
-                session,
-                bot_id=row.id,
-                account_id=row.account_id,
-                candle_ts=candle_ts,
-                seq=seq,
-                symbol=row.symbol,
-                side=intent.side,
-                amount=intent.amount,
-                purpose=intent.purpose,
-            )
-            order.detail = json.dumps({"trades": trade_ids, "level": intent.level})
-            session.add(order)
-            bots.add_event(
-                session,
-                bot=row,
-                kind="order",
-                message=f"{intent.side} {intent.amount:g} {row.symbol} ({intent.purpose})",
-                data={"client_order_id": order.client_order_id},
-            )
-        row.state = json.dumps(state.to_dict())
-        session.add(row)
-        if state.paused and not was_paused:
-            reason = f"max drawdown {row.max_drawdown_pct:g}% reached"
-            bots.set_status(session, bot=row, status="paused", reason=reason)
 
 
-def _on_filled(bot_id: int):
+def plan_in_session(
+    session: Session,
+    row: Bot,
+    *,
+    candle_ts: int,
+    close: float,
+    signal: tuple[bool, bool],
+    mode: str,
+    params: dict,
+    market: Market,
+    free: float,
+) -> list[BotOrder]:
+    """The decision of one tick inside the caller's write transaction (the bot row read for
+    update): signal event, pending_submit order rows, new state, drawdown pause."""
+    entry, exit_signal = signal
+    quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
+    state = rules.BotState.from_dict(json.loads(row.state or "{}"))
+    was_paused = state.paused
+    intents = rules.decide(
+        state,
+        ts=candle_ts,
+        close=float(close),
+        entry=entry,
+        exit_signal=exit_signal,
+        mode=mode,
+        params=params,
+        risk=risk_of(row),
+        market=market,
+        cash=free,
+        order_quote=quote,
+        fee_rate=market.taker_fee,
+    )
+    if entry or exit_signal:
+        bots.add_event(
+            session,
+            bot=row,
+            kind="signal",
+            message=f"{'entry' if entry else 'exit'} signal at close {close:g}",
+        )
+    created = []
+    for seq, intent in enumerate(intents):
+        trade_ids = [state.lots[i].trade_id for i in intent.lots]
+        order = orders.prepare(
+            session,
+            bot_id=row.id,
+            account_id=row.account_id,
+            candle_ts=candle_ts,
+            seq=seq,
+            symbol=row.symbol,
+            side=intent.side,
+            amount=intent.amount,
+            purpose=intent.purpose,
+        )
+        order.detail = json.dumps({"trades": trade_ids, "level": intent.level})
+        session.add(order)
+        created.append(order)
+        bots.add_event(
+            session,
+            bot=row,
+            kind="order",
+            message=f"{intent.side} {intent.amount:g} {row.symbol} ({intent.purpose})",
+            data={"client_order_id": order.client_order_id},
+        )
+    row.state = json.dumps(state.to_dict())
+    session.add(row)
+    if state.paused and not was_paused:
+        reason = f"max drawdown {row.max_drawdown_pct:g}% reached"
+        bots.set_status(session, bot=row, status="paused", reason=reason)
+    return created
+
+
+def on_filled(bot_id: int) -> orders.OnFilled:
+    """Apply a fill to the bot's lots and trades (in the transaction recording the fill)."""
+
     def apply(session: Session, order: BotOrder) -> None:
         bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).one()
         state = rules.BotState.from_dict(json.loads(bot.state or "{}"))
@@ -257,7 +292,7 @@ def reconcile_bot(rt: Runtime, exchange: Exchange, bot_id: int) -> int:
     with rt.read() as session:
         pending = [o.id for o in orders.pending_orders(session, bot_id=bot_id)]
     for order_id in pending:
-        orders.reconcile_order(rt.session, exchange, order_id, _on_filled(bot_id))
+        orders.reconcile_order(rt.session, exchange, order_id, on_filled(bot_id))
     return len(pending)
 
 
@@ -277,7 +312,7 @@ def reconcile_all(rt: Runtime, *, clock: Callable[[], int] | None = None) -> int
     return settled
 
 
-def _failure(rt: Runtime, bot_id: int, reason: str, *, fatal: bool = False) -> str:
+def record_failure(rt: Runtime, bot_id: int, reason: str, *, fatal: bool = False) -> str:
     with rt.session() as session:
         bot = session.get(Bot, bot_id)
         bot.consecutive_failures += 1

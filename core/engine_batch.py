@@ -1,19 +1,19 @@
 """Many bot ticks in a few statements: the body of one worker task over a batch of claimed ticks.
 
-Most ticks decide nothing (no signal, no risk exit, no order). Those "quiet" ticks are run
-together: one read of the batch's bots, accounts and open orders; the signal computed once per
-(market, candle, strategy, parameters) and kept in a small per-process cache (closed candles
-never change); then ONE write transaction that re-reads every bot's state and its account's cash
-under the write lock, decides again with `core.rules` exactly as `core.engine` does, and stores
-the new state and `last_candle_ts` of every bot that stayed quiet.
+Most ticks decide nothing (no signal, no risk exit, no order); on a signal, every bot of the
+market with the same strategy and parameters acts at once. So a batch is run in rounds
+(`core.engine_round`): one read of the batch's bots, accounts and open orders; the signal
+computed once per (market, candle, strategy, parameters) and kept in a small per-process cache
+(closed candles never change); then per round ONE transaction deciding the next ticks of every
+account (quiet ones stored, orders committed as pending_submit), the orders sent, and ONE
+transaction recording every result. The outcome is that of running the ticks one by one in
+(candle, bot) order: bots of one account see each other's fills in that order.
 
-Every other tick runs through `core.engine.run_bot_tick` unchanged, so the exactly-once order
-rules (pending_submit row committed before the exchange call, deterministic client order id,
-reconciliation) live in one place: a signal, an order intent or a drawdown pause; pending
-orders to reconcile; a rerun of a candle that already has orders; a live account, or a paper
-account with resting limit orders; a candle the feed does not have; a strategy that raises.
-Quiet ticks write nothing before their one commit, so a crash leaves nothing to undo: the
-reclaimed ticks simply decide again.
+Ticks that need more than that run through `core.engine.run_bot_tick` unchanged, where they
+fall in that order: pending orders to reconcile, a rerun of a candle that already has orders,
+a live account or a paper account with resting limit orders, a candle the feed does not have,
+a strategy that raises. The exactly-once order rules (pending_submit row committed before the
+exchange call, deterministic client order id, reconciliation) hold on both paths.
 """
 
 from __future__ import annotations
@@ -21,42 +21,29 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import takewhile
 
 import numpy as np
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import or_
 from sqlmodel import col, select
 
-from core import marketdata, rules
-from core.engine import risk_of, run_bot_tick
-from core.exchanges.base import Exchange, Market, timeframe_ms
+from core import engine_round, marketdata
+from core.engine import run_bot_tick
+from core.engine_round import Signal, TickRef
+from core.exchanges.base import Exchange, timeframe_ms
 from core.exchanges.factory import market_feed
-from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, PaperOrder, utcnow
+from core.models import Bot, BotOrder, ExchangeAccount
 from core.runtime import Runtime
 from core.strategies import get_strategy
 
 log = logging.getLogger(__name__)
 SIGNAL_CACHE_SIZE = 4096
-QUIET = "ok: 0 order(s)"
-TickRef = tuple[int, int, int]  # (tick id, bot id, candle ts)
+QUIET = engine_round.QUIET
 
 _signals: OrderedDict[tuple, tuple[bool, bool, float]] = OrderedDict()
 _signals_guard = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Signal:
-    """What every bot of one (market, candle, strategy, parameters) group sees."""
-
-    entry: bool
-    exit: bool
-    close: float
-    market: Market
-    mode: str
-    params: dict
 
 
 def clear_signal_cache() -> None:
@@ -71,31 +58,53 @@ def run_ticks(
     worker_id: str = "",
     clock: Callable[[], int] | None = None,
 ) -> dict[int, str]:
-    """Run claimed ticks; returns tick id -> outcome (the same outcomes as `run_bot_tick`).
-
-    The result is that of running the ticks one by one in (candle, bot id) order: a run of
-    quiet ticks is decided in one transaction, and a tick that must run on its own runs where
-    it falls in that order (its trades change the cash the next bots of its account see)."""
+    """Run claimed ticks; returns tick id -> outcome (the same outcomes as `run_bot_tick`)."""
     ordered = sorted(ticks, key=lambda t: (t[2], t[1]))
     outcomes: dict[int, str] = {}
     alone: set[int] = set()
+    exchanges: dict[int, Exchange] = {}
     try:
-        quiet = _triage(rt, ordered, outcomes, alone)
+        quiet, account_of = _triage(rt, ordered, outcomes, alone)
         signals = _signals_for(rt, ordered, quiet, alone, clock)
-        todo = [t for t in ordered if t[0] not in outcomes]
-        while todo:
-            run = list(takewhile(lambda t: t[0] not in alone, todo))
-            done = _write_quiet(rt, run, signals, outcomes) if run else 0
-            todo = todo[done:]
-            if todo:  # the next tick runs on its own
-                outcomes[todo[0][0]] = _run_one(rt, *todo[0][1:], worker_id, clock)
-                todo = todo[1:]
+        queues: dict[int, deque[TickRef]] = defaultdict(deque)
+        for ref in ordered:
+            if ref[0] not in outcomes:
+                queues[account_of[ref[0]]].append(ref)
+        while queues:
+            _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock)
     except Exception:
         log.exception("batch of %d tick(s) failed; running the rest one by one", len(ticks))
         for tick_id, bot_id, candle_ts in ordered:
             if tick_id not in outcomes:
                 outcomes[tick_id] = _run_one(rt, bot_id, candle_ts, worker_id, clock)
+    finally:
+        for exchange in exchanges.values():
+            exchange.close()
     return outcomes
+
+
+def _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock) -> None:
+    """Plan and send every account's next ticks; then run the ticks that must run alone and
+    now head their account's queue."""
+    heads = {}
+    for account, queue in queues.items():
+        head = list(takewhile(lambda t: t[0] not in alone, queue))
+        if head:
+            heads[account] = head
+    if heads:
+        consumed, planned, must = engine_round.plan_round(rt, heads, signals, outcomes)
+        alone |= must
+        for account, n in consumed.items():
+            for _ in range(n):
+                queues[account].popleft()
+        engine_round.send_round(rt, planned, exchanges, outcomes, clock)
+    for account in list(queues):
+        queue = queues[account]
+        if queue and queue[0][0] in alone:
+            tick_id, bot_id, candle_ts = queue.popleft()
+            outcomes[tick_id] = _run_one(rt, bot_id, candle_ts, worker_id, clock)
+        if not queue:
+            del queues[account]
 
 
 def _run_one(rt, bot_id: int, candle_ts: int, worker_id: str, clock) -> str:
@@ -111,7 +120,7 @@ def _run_one(rt, bot_id: int, candle_ts: int, worker_id: str, clock) -> str:
 Candidates = dict[int, tuple[Bot, ExchangeAccount]]  # tick id -> (bot snapshot, account)
 
 
-def _triage(rt, ticks, outcomes, alone: set[int]) -> Candidates:
+def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int, int]]:
     """Split the batch: skipped (outcome now), on its own (`alone`) or quiet candidates."""
     bot_ids = [t[1] for t in ticks]
     candles = {t[2] for t in ticks}
@@ -130,9 +139,10 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> Candidates:
                 )
             ).all()
         )
-        resting = _accounts_with_resting_orders(s, account_ids)
+        resting = engine_round.accounts_with_resting_orders(s, account_ids)
     seen: set[int] = set()
     quiet: Candidates = {}
+    account_of: dict[int, int] = {}  # tick id -> account id, for the ticks still to run
     for tick_id, bot_id, candle_ts in ticks:
         bot = bots.get(bot_id)
         if bot is None or bot.status != "running":
@@ -140,6 +150,7 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> Candidates:
         elif bot.last_candle_ts is not None and candle_ts <= bot.last_candle_ts:
             outcomes[tick_id] = "skipped: already done"
         else:
+            account_of[tick_id] = bot.account_id
             account = accounts.get(bot.account_id)
             simple = account is not None and account.kind == "paper" and bot_id not in seen
             if simple and bot_id not in with_orders and bot.account_id not in resting:
@@ -147,17 +158,7 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> Candidates:
             else:
                 alone.add(tick_id)
         seen.add(bot_id)
-    return quiet
-
-
-def _accounts_with_resting_orders(session, account_ids) -> set[int]:
-    """Paper accounts with open limit orders: their balance needs settling first (one by one)."""
-    query = select(PaperOrder.account_id).where(
-        col(PaperOrder.account_id).in_(account_ids),
-        PaperOrder.status == "open",
-        PaperOrder.type == "limit",
-    )
-    return set(session.exec(query.distinct()).all())
+    return quiet, account_of
 
 
 def _group_key(bot: Bot, account: ExchangeAccount, candle_ts: int) -> tuple:
@@ -165,9 +166,9 @@ def _group_key(bot: Bot, account: ExchangeAccount, candle_ts: int) -> tuple:
 
 
 def _signals_for(rt, ticks, quiet: Candidates, alone: set[int], clock) -> dict[int, Signal]:
-    """The signal of each quiet candidate, computed once per group. A group with an entry or
-    exit signal, or whose candles or strategy fail, runs one by one (the single-tick path logs
-    the signal, or records the failure on each bot exactly as it always has)."""
+    """The signal of each candidate, computed once per group. A group whose candles or
+    strategy fail runs one by one (the single-tick path records the failure on each bot
+    exactly as it always has)."""
     feeds: dict[str, Exchange] = {}
     groups: dict[tuple, Signal | None] = {}
     out: dict[int, Signal] = {}
@@ -180,7 +181,7 @@ def _signals_for(rt, ticks, quiet: Candidates, alone: set[int], clock) -> dict[i
             if key not in groups:
                 groups[key] = _group_signal(rt, feeds, key, clock)
             signal = groups[key]
-            if signal is None or signal.entry or signal.exit:
+            if signal is None:
                 alone.add(tick_id)
             else:
                 out[tick_id] = signal
@@ -227,81 +228,3 @@ def _signal(rt, feed: Exchange, key: tuple) -> Signal:
             while len(_signals) > SIGNAL_CACHE_SIZE:
                 _signals.popitem(last=False)
     return Signal(hit[0], hit[1], hit[2], market, strategy.mode, params)
-
-
-def _write_quiet(rt, run: list[TickRef], signals: dict[int, Signal], outcomes) -> int:
-    """Decide the run's ticks in order under the write lock and store them, up to the first
-    one that is not quiet after all; returns how many ticks of the run were settled."""
-    bot_ids = [t[1] for t in run]
-    now = utcnow()
-    settled = len(run)
-    with rt.session() as s:
-        rows = {
-            r.id: r
-            for r in s.exec(
-                select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
-            )
-        }
-        account_ids = {r.account_id for r in rows.values()}
-        resting = _accounts_with_resting_orders(s, account_ids)
-        balances = select(PaperBalance).where(col(PaperBalance.account_id).in_(account_ids))
-        cash = {(b.account_id, b.asset): b.free for b in s.exec(balances)}
-        s.expunge_all()  # only read: the update below is one executemany
-        updates, settled_outcomes = [], {}
-        for i, (tick_id, bot_id, candle_ts) in enumerate(run):
-            row = rows.get(bot_id)
-            if row is None or row.status != "running":
-                settled_outcomes[tick_id] = "skipped: not running"
-                continue
-            if row.last_candle_ts is not None and candle_ts <= row.last_candle_ts:
-                settled_outcomes[tick_id] = "skipped: already done"
-                continue
-            state = None
-            if row.account_id not in resting:
-                state = _decide_quiet(row, signals[tick_id], candle_ts, cash)
-            if state is None:
-                settled = i
-                break
-            updates.append({"b_id": bot_id, "b_state": state, "b_ts": candle_ts})
-            settled_outcomes[tick_id] = QUIET
-        if updates:
-            stmt = (
-                update(Bot)
-                .where(Bot.id == bindparam("b_id"))
-                .values(
-                    state=bindparam("b_state"),
-                    last_candle_ts=bindparam("b_ts"),
-                    last_tick_at=now,
-                    consecutive_failures=0,
-                )
-            )
-            s.connection().execute(stmt, updates)
-    outcomes.update(settled_outcomes)  # only once committed
-    return settled
-
-
-def _decide_quiet(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | None:
-    """The bot's new state JSON when this tick is quiet, else None (it must run on its own)."""
-    if signal.entry or signal.exit:
-        return None  # the single-tick path logs the signal event
-    state = rules.BotState.from_dict(json.loads(row.state or "{}"))
-    was_paused = state.paused
-    free = cash.get((row.account_id, signal.market.quote), 0.0)
-    quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
-    intents = rules.decide(
-        state,
-        ts=candle_ts,
-        close=signal.close,
-        entry=False,
-        exit_signal=False,
-        mode=signal.mode,
-        params=signal.params,
-        risk=risk_of(row),
-        market=signal.market,
-        cash=free,
-        order_quote=quote,
-        fee_rate=signal.market.taker_fee,
-    )
-    if intents or (state.paused and not was_paused):
-        return None
-    return json.dumps(state.to_dict())

@@ -1,0 +1,263 @@
+"""One round of a batch of ticks (see core.engine_batch): decide, send, record — many bots at once.
+
+A round takes, for each paper account, its next ticks in (candle, bot) order and decides them
+in ONE write transaction, with every bot row and the account's cash read under the write lock:
+
+- a quiet tick (no signal, no intent, no new pause) stores its new state and `last_candle_ts`
+  (one executemany for all of them);
+- any other tick goes through `core.engine.plan_in_session`, the single-tick decision: signal
+  and order events, pending_submit order rows with deterministic client ids, new state, pause.
+  A tick that placed orders ends its account's share of the round: its fills change the cash
+  the account's next bots must see, as they would one by one.
+
+After that commit the orders are sent (the exchange deduplicates the client ids; a crash here
+leaves pending_submit rows for reconciliation, never a second order), and every result is
+recorded in ONE more write transaction with the fills applied to the bots (`on_filled`) and
+their `last_candle_ts`. Outcomes are the single-tick path's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, update
+from sqlmodel import col, select
+
+from core import engine, rules
+from core.errors import AppError, ExchangeTemporaryError, InsufficientFunds, OrderRejected
+from core.exchanges.base import Exchange, Market, OrderResult
+from core.exchanges.factory import account_exchange
+from core.models import Bot, BotOrder, PaperBalance, PaperOrder, utcnow
+from core.orders import record_result
+
+log = logging.getLogger(__name__)
+QUIET = "ok: 0 order(s)"
+TickRef = tuple[int, int, int]  # (tick id, bot id, candle ts)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What every bot of one (market, candle, strategy, parameters) group sees."""
+
+    entry: bool
+    exit: bool
+    close: float
+    market: Market
+    mode: str
+    params: dict
+
+
+@dataclass
+class Planned:
+    """A tick whose orders were committed as pending_submit in the planning transaction."""
+
+    tick: TickRef
+    account_id: int
+    orders: list[tuple] = field(
+        default_factory=list
+    )  # (id, symbol, side, type, amount, price, cid)
+
+
+def accounts_with_resting_orders(session, account_ids) -> set[int]:
+    """Paper accounts with open limit orders: their balance needs settling first (one by one)."""
+    query = select(PaperOrder.account_id).where(
+        col(PaperOrder.account_id).in_(account_ids),
+        PaperOrder.status == "open",
+        PaperOrder.type == "limit",
+    )
+    return set(session.exec(query.distinct()).all())
+
+
+def plan_round(
+    rt, heads: dict[int, list[TickRef]], signals: dict[int, Signal], outcomes: dict[int, str]
+) -> tuple[dict[int, int], list[Planned], set[int]]:
+    """Decide the accounts' next ticks in one transaction. Returns how many ticks of each
+    account's head were settled or planned, the planned ticks, and ticks that must run alone."""
+    bot_ids = [t[1] for refs in heads.values() for t in refs]
+    now = utcnow()
+    consumed: dict[int, int] = {}
+    planned: list[Planned] = []
+    alone: set[int] = set()
+    settled: dict[int, str] = {}
+    with rt.session() as s:
+        query = select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
+        rows = {r.id: r for r in s.exec(query)}
+        resting = accounts_with_resting_orders(s, list(heads))
+        balances = select(PaperBalance).where(col(PaperBalance.account_id).in_(list(heads)))
+        cash = {(b.account_id, b.asset): b.free for b in s.exec(balances)}
+        quiet: list[dict] = []
+        for account_id, refs in heads.items():
+            consumed[account_id] = 0
+            for ref in refs:
+                tick_id, bot_id, candle_ts = ref
+                row = rows.get(bot_id)
+                if row is None or row.status != "running":
+                    settled[tick_id] = "skipped: not running"
+                elif row.last_candle_ts is not None and candle_ts <= row.last_candle_ts:
+                    settled[tick_id] = "skipped: already done"
+                elif account_id in resting:
+                    alone.add(tick_id)
+                    break
+                else:
+                    signal = signals[tick_id]
+                    state = quiet_state(row, signal, candle_ts, cash)
+                    if state is not None:
+                        quiet.append({"b_id": bot_id, "b_state": state, "b_ts": candle_ts})
+                        settled[tick_id] = QUIET
+                    else:
+                        made = _plan(s, row, signal, candle_ts, cash, now)
+                        if made:
+                            planned.append(Planned(ref, account_id, made))
+                            consumed[account_id] += 1
+                            break
+                        settled[tick_id] = QUIET
+                consumed[account_id] += 1
+        _store_quiet(s, quiet, now)
+    outcomes.update(settled)  # only once committed
+    return consumed, planned, alone
+
+
+def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | None:
+    """The bot's new state JSON when this tick is quiet, else None."""
+    if signal.entry or signal.exit:
+        return None  # the signal is logged, by plan_in_session
+    state = rules.BotState.from_dict(json.loads(row.state or "{}"))
+    was_paused = state.paused
+    free = cash.get((row.account_id, signal.market.quote), 0.0)
+    quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
+    intents = rules.decide(
+        state,
+        ts=candle_ts,
+        close=signal.close,
+        entry=False,
+        exit_signal=False,
+        mode=signal.mode,
+        params=signal.params,
+        risk=engine.risk_of(row),
+        market=signal.market,
+        cash=free,
+        order_quote=quote,
+        fee_rate=signal.market.taker_fee,
+    )
+    if intents or (state.paused and not was_paused):
+        return None
+    return json.dumps(state.to_dict())
+
+
+def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) -> list[tuple]:
+    made = engine.plan_in_session(
+        session,
+        row,
+        candle_ts=candle_ts,
+        close=signal.close,
+        signal=(signal.entry, signal.exit),
+        mode=signal.mode,
+        params=signal.params,
+        market=signal.market,
+        free=cash.get((row.account_id, signal.market.quote), 0.0),
+    )
+    if not made:  # decided, nothing to send: the tick is done
+        row.last_candle_ts, row.last_tick_at, row.consecutive_failures = candle_ts, now, 0
+        session.add(row)
+    return [(o.id, o.symbol, o.side, o.type, o.amount, o.price, o.client_order_id) for o in made]
+
+
+def _store_quiet(session, quiet: list[dict], now) -> None:
+    if not quiet:
+        return
+    stmt = (
+        update(Bot)
+        .where(Bot.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            last_candle_ts=bindparam("b_ts"),
+            last_tick_at=now,
+            consecutive_failures=0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.connection().execute(stmt, quiet)
+
+
+def send_round(
+    rt, planned: list[Planned], exchanges: dict[int, Exchange], outcomes: dict[int, str], clock
+) -> None:
+    """Send the planned orders, then record every result in one transaction."""
+    results: dict[int, OrderResult | str] = {}  # a str: the rejection
+    failures: dict[int, tuple[str, bool]] = {}  # tick id -> (reason, fatal)
+    for plan in planned:
+        try:
+            if plan.account_id not in exchanges:
+                exchanges[plan.account_id] = account_exchange(
+                    rt, account_id=plan.account_id, clock=clock
+                )
+            _send(exchanges[plan.account_id], plan, results)
+        except ExchangeTemporaryError as exc:
+            failures[plan.tick[0]] = (f"exchange unavailable: {exc.message}", False)
+        except AppError as exc:
+            failures[plan.tick[0]] = (exc.message, True)
+        except Exception as exc:
+            log.exception("bot %s: sending the orders of %s failed", *plan.tick[1:])
+            failures[plan.tick[0]] = (f"{type(exc).__name__} in the strategy or engine", True)
+    now = utcnow()
+    with rt.session() as s:
+        for plan in planned:
+            _record(s, plan, results)
+            if plan.tick[0] not in failures:
+                row = s.get(Bot, plan.tick[1])
+                row.last_candle_ts, row.last_tick_at, row.consecutive_failures = (
+                    plan.tick[2],
+                    now,
+                    0,
+                )
+                s.add(row)
+    for plan in planned:
+        tick_id, bot_id, _candle = plan.tick
+        if tick_id in failures:
+            reason, fatal = failures[tick_id]
+            outcomes[tick_id] = engine.record_failure(rt, bot_id, reason, fatal=fatal)
+        else:
+            outcomes[tick_id] = f"ok: {len(plan.orders)} order(s)"
+
+
+def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
+    """As core.orders.send, in the bot's order sequence; a temporary error stops the bot's
+    remaining orders (they stay pending_submit for reconciliation) and is re-raised."""
+    for order_id, symbol, side, type_, amount, price, cid in plan.orders:
+        try:
+            results[order_id] = exchange.create_order(
+                symbol=symbol,
+                side=side,
+                type=type_,
+                amount=amount,
+                price=price,
+                client_order_id=cid,
+            )
+        except (OrderRejected, InsufficientFunds) as exc:
+            log.info("order %s rejected: %s", cid, exc.message)
+            results[order_id] = exc.message
+        except ExchangeTemporaryError:
+            log.warning(
+                "order %s state unknown after a temporary error; reconciliation decides", cid
+            )
+            raise
+
+
+def _record(session, plan: Planned, results: dict) -> None:
+    apply_fill = engine.on_filled(plan.tick[1])
+    for order_id, *_rest in plan.orders:
+        if order_id not in results:
+            continue
+        order = session.get(BotOrder, order_id)
+        if order.status != "pending_submit":
+            continue  # settled meanwhile (reconciliation)
+        result = results[order_id]
+        if isinstance(result, str):
+            order.status, order.error, order.updated_at = "rejected", result[:500], utcnow()
+            session.add(order)
+            continue
+        record_result(session, order, result)
+        if result.status == "closed":
+            apply_fill(session, order)
