@@ -8,7 +8,7 @@ import streamlit as st
 
 from core import bots, botview, charts, reports
 from ui import boot
-from ui.format import badge, money, when
+from ui.format import badge, money, short_when, trade_table, when
 from ui.session import current_user
 
 rt = boot.runtime()
@@ -51,7 +51,7 @@ def live() -> None:
     cols[1].metric("Trades", totals["trades"])
     unrealised = sum(p["unrealised_pnl"] or 0 for p in positions)
     cols[2].metric("Unrealised", money(unrealised))
-    cols[3].metric("Last tick", when(bot.last_tick_at))
+    cols[3].metric("Last tick", short_when(bot.last_tick_at), help=when(bot.last_tick_at))
     if data["candles"].empty:
         st.info("No market data yet: the chart appears after the first candle closes.")
     else:
@@ -91,11 +91,7 @@ def live() -> None:
         st.caption("Flat: no open position.")
     tabs = st.tabs(["Trades", "Orders", "Events"])
     with tabs[0]:
-        st.dataframe(
-            [{**r, "entry_ts": when(r["entry_ts"]), "exit_ts": when(r["exit_ts"])} for r in rows],
-            hide_index=True,
-            width="stretch",
-        )
+        trade_table(rows, one_bot=True)
     with tabs[1]:
         st.dataframe(
             botview.orders_of(rt, owner=user, bot_id=bot.id),

@@ -45,6 +45,7 @@ cols[2].metric(
     "—" if rate is None else f"{rate:.0f} %",
     f"{summary['closed_trades']} closed trades",
     delta_color="off",
+    delta_arrow="off",
 )
 cols[3].metric("PnL today", money(summary["pnl_today"]))
 cols[4].metric("PnL 7 days", money(summary["pnl_7d"]))

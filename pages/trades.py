@@ -7,7 +7,7 @@ import streamlit as st
 
 from core import fills, reports
 from ui import boot
-from ui.format import money, when
+from ui.format import money, trade_table, when
 from ui.session import current_user
 
 PAGE_SIZE = 100
@@ -84,14 +84,7 @@ def show_round_trips() -> None:
     offset = page_offset(totals["trades"])
     with rt.read() as session:
         rows = reports.trade_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
-    st.dataframe(
-        [{**r, "entry_ts": when(r["entry_ts"]), "exit_ts": when(r["exit_ts"])} for r in rows],
-        hide_index=True,
-        column_config={
-            "pnl": st.column_config.NumberColumn("PnL", format="%.4f"),
-            "fees": st.column_config.NumberColumn("fees", format="%.4f"),
-        },
-    )
+    trade_table(rows)
 
     def make_csv() -> str:
         with rt.read() as session:
