@@ -215,7 +215,7 @@ def _signal(rt, feed: Exchange, key: tuple) -> Signal:
             feed,
             symbol=symbol,
             timeframe=timeframe,
-            limit=min(strategy.warmup(params) + 2, marketdata.MAX_LIMIT),
+            limit=min(strategy.window(params), marketdata.MAX_LIMIT),
             now_ms=candle_ts + timeframe_ms(timeframe),
         )
         if not candles or candles[-1].ts != candle_ts:
