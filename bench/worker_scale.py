@@ -2,7 +2,14 @@
 the default thread count, several candle closes replayed back to back.
 
 Lag is candle close -> tick finished when the ticks of a candle are enqueued at its close.
-Prints a table, then one JSON line: python bench/worker_scale.py [--bots 10000] [--candles 3]
+Market-data requests are the sim feed's candle requests made by the shared cache
+(core.marketdata), per market and candle; the paper exchange's own price reads (one per order,
+for the fill price) are counted apart. Prints a table per candle, then one JSON line:
+
+    python bench/worker_scale.py [--bots 10000] [--candles 3] [--first-candle-ms T]
+
+The sim feed is a pure function of time, so `--first-candle-ms` replays the same candles (and
+signals) on every run; by default the last `--candles` closed candles are replayed.
 """
 
 from __future__ import annotations
@@ -14,16 +21,19 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pydantic import SecretStr
+from sqlalchemy import func
 from sqlmodel import select
 
 from core import bots, engine, users
 from core.config import Settings
 from core.exchanges.paper_book import open_paper_account
-from core.models import Tick
+from core.exchanges.sim import SimExchange
+from core.models import BotOrder, Tick
 from core.runtime import start
 from worker.embedded import ThreadConsumer
 from worker.service import build_service
@@ -57,10 +67,24 @@ def setup(rt, n: int) -> None:
             s.add(bot)
 
 
+def count_feed_requests() -> Counter:
+    """Count the sim feed's candle requests by the calling module."""
+    calls: Counter = Counter()
+    fetch = SimExchange.fetch_candles
+
+    def counted(self, *args, **kwargs):
+        calls[sys._getframe(1).f_globals.get("__name__", "?")] += 1
+        return fetch(self, *args, **kwargs)
+
+    SimExchange.fetch_candles = counted
+    return calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bots", type=int, default=10_000)
     parser.add_argument("--candles", type=int, default=3)
+    parser.add_argument("--first-candle-ms", type=int, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -73,13 +97,16 @@ def main() -> None:
         )
         rt = start("bench", settings=settings)
         setup(rt, args.bots)
+        requests = count_feed_requests()
         service = build_service(rt, mode="external")
         consumer = service.consumer(ThreadConsumer)
         thread = threading.Thread(target=consumer.run, daemon=True)
         thread.start()
         now = int(time.time() * 1000)
         first = now - now % MIN - args.candles * MIN
-        lags, t0 = [], time.monotonic()
+        if args.first_candle_ms is not None:
+            first = args.first_candle_ms - args.first_candle_ms % MIN
+        lags, t0, rows = [], time.monotonic(), []
         for k in range(args.candles):
             candle = first + k * MIN
             service.app.schedule_once(now_ms=candle + MIN + 1_000)
@@ -95,14 +122,23 @@ def main() -> None:
                 time.sleep(0.5)
             with rt.read() as s:
                 ticks = s.exec(select(Tick).where(Tick.candle_ts == candle)).all()
+                orders = s.exec(
+                    select(func.count()).select_from(BotOrder).where(BotOrder.candle_ts == candle)
+                ).one()
             base = min(t.created_at for t in ticks)
-            lags += sorted((t.finished_at - base).total_seconds() for t in ticks)
+            mine = sorted((t.finished_at - base).total_seconds() for t in ticks)
+            rows.append((k, len(ticks), orders, mine[int(len(mine) * 0.99) - 1], mine[-1]))
+            lags += mine
         elapsed = time.monotonic() - t0
         consumer.stop(graceful=True)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lags.sort()
     p50, p99 = lags[len(lags) // 2], lags[int(len(lags) * 0.99) - 1]
     ticks_per_s = len(lags) / elapsed
+    print(f"{'candle':>8}{'ticks':>8}{'orders':>8}{'lag p99 s':>11}{'lag max s':>11}")
+    for k, n, orders, c99, cmax in rows:
+        print(f"{k:>8}{n:>8}{orders:>8}{c99:>11.1f}{cmax:>11.1f}")
+    market_requests = requests["core.marketdata"] / (len(SYMBOLS) * args.candles)
     print(
         f"{'bots':>8}{'candles':>9}{'ticks/s':>10}{'lag p50 s':>11}{'lag p99 s':>11}{'rss MB':>8}"
     )
@@ -113,10 +149,13 @@ def main() -> None:
             {
                 "bots": args.bots,
                 "candles": args.candles,
+                "first_candle_ms": first,
                 "ticks_per_s": round(ticks_per_s, 1),
                 "lag_p50_s": round(p50, 2),
                 "lag_p99_s": round(p99, 2),
-                "data_requests_per_market_candle": None,
+                "data_requests_per_market_candle": round(market_requests, 2),
+                "paper_price_reads": requests["core.exchanges.paper"],
+                "orders": sum(r[2] for r in rows),
                 "worker_rss_mb": round(rss),
                 "threads": settings.worker_threads,
             }

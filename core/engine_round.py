@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from core import engine, rules
 from core.errors import AppError, ExchangeTemporaryError, InsufficientFunds, OrderRejected
+from core.exchanges import paper_bulk
 from core.exchanges.base import Exchange, Market, OrderResult
-from core.exchanges.factory import account_exchange
-from core.models import Bot, BotOrder, PaperBalance, PaperOrder, utcnow
+from core.exchanges.factory import account_exchange, market_feed
+from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, PaperOrder, utcnow
 from core.orders import record_result
 
 log = logging.getLogger(__name__)
@@ -187,7 +191,7 @@ def send_round(
     """Send the planned orders, then record every result in one transaction."""
     results: dict[int, OrderResult | str] = {}  # a str: the rejection
     failures: dict[int, tuple[str, bool]] = {}  # tick id -> (reason, fatal)
-    for plan in planned:
+    for plan in _send_paper_market(rt, planned, results, failures, clock):
         try:
             if plan.account_id not in exchanges:
                 exchanges[plan.account_id] = account_exchange(
@@ -220,6 +224,58 @@ def send_round(
             outcomes[tick_id] = engine.record_failure(rt, bot_id, reason, fatal=fatal)
         else:
             outcomes[tick_id] = f"ok: {len(plan.orders)} order(s)"
+
+
+def _send_paper_market(rt, planned, results, failures, clock) -> list[Planned]:
+    """Market orders of paper accounts: one transaction per price feed (core.exchanges.
+    paper_bulk). Returns the plans left for the exchange-by-exchange path."""
+    if not planned:
+        return []
+    with rt.read() as s:
+        query = select(ExchangeAccount.id, ExchangeAccount.exchange_id).where(
+            col(ExchangeAccount.id).in_({p.account_id for p in planned}),
+            ExchangeAccount.kind == "paper",
+        )
+        feed_of = dict(s.exec(query).all())
+    rest, by_feed = [], defaultdict(list)
+    for plan in planned:
+        if plan.account_id in feed_of and all(o[3] == "market" for o in plan.orders):
+            by_feed[feed_of[plan.account_id]].append(plan)
+        else:
+            rest.append(plan)
+    for feed_id, plans in by_feed.items():
+        requests = [
+            paper_bulk.MarketOrder(p.account_id, o[1], o[2], o[4], o[6])
+            for p in plans
+            for o in p.orders
+        ]
+        feed = market_feed(feed_id, settings=rt.settings, clock=clock)
+        try:
+            got = iter(paper_bulk.place_market_orders(rt, feed, requests, clock=clock or _now_ms))
+        except (AppError, IntegrityError) as exc:
+            log.warning("paper orders on %s in one go failed (%r); one by one", feed_id, exc)
+            rest.extend(plans)
+            continue
+        finally:
+            feed.close()
+        for plan in plans:
+            outcomes = [next(got) for _ in plan.orders]
+            if any(o is None for o in outcomes):  # resting limit orders: settle them first
+                rest.append(plan)
+                continue
+            for (order_id, *_x, cid), outcome in zip(plan.orders, outcomes, strict=True):
+                if isinstance(outcome, OrderRejected | InsufficientFunds):
+                    log.info("order %s rejected: %s", cid, outcome.message)
+                    results[order_id] = outcome.message
+                elif isinstance(outcome, AppError):
+                    failures[plan.tick[0]] = (outcome.message, True)
+                else:
+                    results[order_id] = outcome
+    return rest
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _send(exchange: Exchange, plan: Planned, results: dict) -> None:

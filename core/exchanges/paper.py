@@ -211,12 +211,16 @@ class PaperExchange(Exchange):
             return read.exec(query).first()
 
     def _reference_price(self, symbol: str, now: int) -> float:
+        return self.reference_price(self.feed, symbol, now)
+
+    @staticmethod
+    def reference_price(feed: Exchange, symbol: str, now: int) -> float:
         """Open of the 1m candle containing `now`; the last price if the feed has none yet."""
         start = candle_open(now, "1m")
-        candles = self.feed.fetch_candles(symbol, "1m", since=start, limit=1)
+        candles = feed.fetch_candles(symbol, "1m", since=start, limit=1)
         if candles and candles[0].ts == start:
             return candles[0].open
-        return self.feed.last_price(symbol)
+        return feed.last_price(symbol)
 
     def _settle(self) -> None:
         """Fill resting limit orders whose price a later closed 1m candle crossed."""

@@ -88,16 +88,24 @@ def _positive(value: object) -> bool:
     )
 
 
-def _balance(session: Session, account_id: int, asset: str) -> PaperBalance:
+def _balance(
+    session: Session, account_id: int, asset: str, rows: dict | None = None
+) -> PaperBalance:
+    """The balance row, read for update; `rows` ((account, asset) -> row) when the caller has
+    read them already (batches), new rows being added to it."""
+    if rows is not None and (account_id, asset) in rows:
+        return rows[account_id, asset]
     query = (
         select(PaperBalance)
         .where(PaperBalance.account_id == account_id, PaperBalance.asset == asset)
         .with_for_update()
     )
-    row = session.exec(query).first()
+    row = session.exec(query).first() if rows is None else None
     if row is None:
         row = PaperBalance(account_id=account_id, asset=asset, free=0.0, used=0.0)
         session.add(row)
+    if rows is not None:
+        rows[account_id, asset] = row
     return row
 
 
@@ -147,10 +155,11 @@ def fill(
     ts: int,
     *,
     reserved: bool,
+    balances: dict | None = None,
 ) -> None:
     """Fill the whole order at `price`: move base and quote, charge the fee in quote."""
-    base = _balance(session, order.account_id, market.base)
-    quote = _balance(session, order.account_id, market.quote)
+    base = _balance(session, order.account_id, market.base, balances)
+    quote = _balance(session, order.account_id, market.quote, balances)
     cost = order.amount * price
     fee = cost * fee_rate
     if order.side == "buy":
