@@ -7,6 +7,10 @@ Market-data requests are the sim feed's candle requests made by the shared cache
 for the fill price) are counted apart. Prints a table per candle, then one JSON line:
 
     python bench/worker_scale.py [--bots 10000] [--candles 3] [--first-candle-ms T]
+                                 [--consumers 1]
+
+`--consumers N` adds N-1 consumer processes (`python -m worker`'s service, scheduler off, the
+same database and queue) to the one in this process: how a box with N cores runs its workers.
 
 The sim feed is a pure function of time, so `--first-candle-ms` replays the same candles (and
 signals) on every run; by default the last `--candles` closed candles are replayed.
@@ -16,7 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -25,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from huey.consumer import Consumer
 from pydantic import SecretStr
 from sqlalchemy import func
 from sqlmodel import select
@@ -80,24 +88,70 @@ def count_feed_requests() -> Counter:
     return calls
 
 
+def bench_settings(data_dir: Path, threads: int | None = None) -> Settings:
+    extra = {"worker_threads": threads} if threads else {}
+    return Settings(
+        **extra,
+        data_dir=data_dir,
+        cookie_key=SecretStr("x" * 40),
+        master_keys=SecretStr("bXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmc="),
+        demo=False,
+        log_level="WARNING",
+        worker_scheduler=False,
+    )
+
+
+def serve(data_dir: Path, threads: int | None) -> None:
+    """An extra consumer process (as `python -m worker`); its request counts go to a file."""
+    rt = start("bench-worker", settings=bench_settings(data_dir, threads))
+    requests = count_feed_requests()
+    service = build_service(rt, mode="external")
+    service.start_background()
+    (data_dir / f"ready.{os.getpid()}").touch()
+    try:
+        service.consumer(Consumer).run()  # SIGINT: graceful stop
+    finally:
+        service.stop_background()
+        (data_dir / f"requests.{os.getpid()}.json").write_text(json.dumps(requests))
+
+
+def start_consumers(data_dir: Path, n: int, threads: int | None) -> list[subprocess.Popen]:
+    command = [sys.executable, __file__, "--serve", str(data_dir)]
+    command += ["--threads", str(threads)] if threads else []
+    procs = [subprocess.Popen(command) for _ in range(n)]
+    while not all((data_dir / f"ready.{p.pid}").exists() for p in procs):
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a consumer process exited at start")
+        time.sleep(0.2)
+    return procs
+
+
+def stop_consumers(data_dir: Path, procs: list[subprocess.Popen], requests: Counter) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGINT)
+    for proc in procs:
+        proc.wait(60)
+        requests.update(json.loads((data_dir / f"requests.{proc.pid}.json").read_text()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bots", type=int, default=10_000)
     parser.add_argument("--candles", type=int, default=3)
     parser.add_argument("--first-candle-ms", type=int, default=None)
+    parser.add_argument("--consumers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="default: the setting's")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.threads)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            cookie_key=SecretStr("x" * 40),
-            master_keys=SecretStr("bXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmc="),
-            demo=False,
-            log_level="WARNING",
-            worker_scheduler=False,
-        )
+        settings = bench_settings(Path(tmp), args.threads)
         rt = start("bench", settings=settings)
         setup(rt, args.bots)
         requests = count_feed_requests()
+        procs = start_consumers(Path(tmp), args.consumers - 1, args.threads)
         service = build_service(rt, mode="external")
         consumer = service.consumer(ThreadConsumer)
         thread = threading.Thread(target=consumer.run, daemon=True)
@@ -131,7 +185,11 @@ def main() -> None:
             lags += mine
         elapsed = time.monotonic() - t0
         consumer.stop(graceful=True)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stop_consumers(Path(tmp), procs, requests)
+        rss = max(
+            resource.getrusage(who).ru_maxrss / 1024
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
     lags.sort()
     p50, p99 = lags[len(lags) // 2], lags[int(len(lags) * 0.99) - 1]
     ticks_per_s = len(lags) / elapsed
@@ -156,7 +214,8 @@ def main() -> None:
                 "data_requests_per_market_candle": round(market_requests, 2),
                 "paper_price_reads": requests["core.exchanges.paper"],
                 "orders": sum(r[2] for r in rows),
-                "worker_rss_mb": round(rss),
+                "worker_rss_mb": round(rss),  # the largest process
+                "consumers": args.consumers,
                 "threads": settings.worker_threads,
             }
         )

@@ -162,9 +162,11 @@ def plan_in_session(
     params: dict,
     market: Market,
     free: float,
+    flush: bool = True,
 ) -> list[BotOrder]:
     """The decision of one tick inside the caller's write transaction (the bot row read for
-    update): signal event, pending_submit order rows, new state, drawdown pause."""
+    update): signal event, pending_submit order rows, new state, drawdown pause. With
+    `flush=False` the orders get their ids at the caller's next flush."""
     entry, exit_signal = signal
     quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
     state = rules.BotState.from_dict(json.loads(row.state or "{}"))
@@ -203,6 +205,7 @@ def plan_in_session(
             side=intent.side,
             amount=intent.amount,
             purpose=intent.purpose,
+            flush=flush,
         )
         order.detail = json.dumps({"trades": trade_ids, "level": intent.level})
         session.add(order)

@@ -117,7 +117,18 @@ def _run_one(rt, bot_id: int, candle_ts: int, worker_id: str, clock) -> str:
         return f"error: {type(exc).__name__}"
 
 
-Candidates = dict[int, tuple[Bot, ExchangeAccount]]  # tick id -> (bot snapshot, account)
+Candidates = dict[int, tuple]  # tick id -> (bot, account), the columns below
+_BOT = (
+    Bot.id,
+    Bot.status,
+    Bot.last_candle_ts,
+    Bot.account_id,
+    Bot.symbol,
+    Bot.timeframe,
+    Bot.strategy,
+    Bot.params,
+)
+_ACCOUNT = (ExchangeAccount.id, ExchangeAccount.kind, ExchangeAccount.exchange_id)
 
 
 def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int, int]]:
@@ -125,11 +136,11 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int,
     bot_ids = [t[1] for t in ticks]
     candles = {t[2] for t in ticks}
     with rt.read() as s:
-        bots = {b.id: b for b in s.exec(select(Bot).where(col(Bot.id).in_(bot_ids)))}
+        bots = {b.id: b for b in s.exec(select(*_BOT).where(col(Bot.id).in_(bot_ids)))}
         account_ids = {b.account_id for b in bots.values()}
         accounts = {
             a.id: a
-            for a in s.exec(select(ExchangeAccount).where(col(ExchangeAccount.id).in_(account_ids)))
+            for a in s.exec(select(*_ACCOUNT).where(col(ExchangeAccount.id).in_(account_ids)))
         }
         with_orders = set(
             s.exec(
@@ -161,7 +172,7 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int,
     return quiet, account_of
 
 
-def _group_key(bot: Bot, account: ExchangeAccount, candle_ts: int) -> tuple:
+def _group_key(bot, account, candle_ts: int) -> tuple:
     return (account.exchange_id, bot.symbol, bot.timeframe, candle_ts, bot.strategy, bot.params)
 
 

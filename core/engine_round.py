@@ -64,6 +64,24 @@ class Planned:
     )  # (id, symbol, side, type, amount, price, cid)
 
 
+# What deciding a tick reads of a bot (the full row is loaded only for ticks that trade).
+_DECIDE_COLUMNS = (
+    Bot.id,
+    Bot.status,
+    Bot.last_candle_ts,
+    Bot.state,
+    Bot.account_id,
+    Bot.order_size_type,
+    Bot.order_size,
+    Bot.take_profit_pct,
+    Bot.stop_loss_pct,
+    Bot.trailing_stop_pct,
+    Bot.max_open_positions,
+    Bot.max_drawdown_pct,
+    Bot.cooldown_minutes,
+)
+
+
 def accounts_with_resting_orders(session, account_ids) -> set[int]:
     """Paper accounts with open limit orders: their balance needs settling first (one by one)."""
     query = select(PaperOrder.account_id).where(
@@ -85,9 +103,10 @@ def plan_round(
     planned: list[Planned] = []
     alone: set[int] = set()
     settled: dict[int, str] = {}
-    with rt.session() as s:
-        query = select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
-        rows = {r.id: r for r in s.exec(query)}
+    made: list[tuple[Planned, list[BotOrder]]] = []
+    with rt.session() as s, s.no_autoflush:
+        query = select(*_DECIDE_COLUMNS).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id)
+        rows = {r.id: r for r in s.exec(query.with_for_update())}
         resting = accounts_with_resting_orders(s, list(heads))
         balances = select(PaperBalance).where(col(PaperBalance.account_id).in_(list(heads)))
         cash = {(b.account_id, b.asset): b.free for b in s.exec(balances)}
@@ -111,14 +130,20 @@ def plan_round(
                         quiet.append({"b_id": bot_id, "b_state": state, "b_ts": candle_ts})
                         settled[tick_id] = QUIET
                     else:
-                        made = _plan(s, row, signal, candle_ts, cash, now)
-                        if made:
-                            planned.append(Planned(ref, account_id, made))
+                        new = _plan(s, s.get(Bot, bot_id), signal, candle_ts, cash, now)
+                        if new:
+                            made.append((Planned(ref, account_id), new))
                             consumed[account_id] += 1
                             break
                         settled[tick_id] = QUIET
                 consumed[account_id] += 1
         _store_quiet(s, quiet, now)
+        s.flush()  # the new orders get their ids
+        for plan, new in made:
+            plan.orders = [
+                (o.id, o.symbol, o.side, o.type, o.amount, o.price, o.client_order_id) for o in new
+            ]
+            planned.append(plan)
     outcomes.update(settled)  # only once committed
     return consumed, planned, alone
 
@@ -150,7 +175,7 @@ def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | N
     return json.dumps(state.to_dict())
 
 
-def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) -> list[tuple]:
+def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) -> list[BotOrder]:
     made = engine.plan_in_session(
         session,
         row,
@@ -161,11 +186,12 @@ def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) ->
         params=signal.params,
         market=signal.market,
         free=cash.get((row.account_id, signal.market.quote), 0.0),
+        flush=False,
     )
     if not made:  # decided, nothing to send: the tick is done
         row.last_candle_ts, row.last_tick_at, row.consecutive_failures = candle_ts, now, 0
         session.add(row)
-    return [(o.id, o.symbol, o.side, o.type, o.amount, o.price, o.client_order_id) for o in made]
+    return made
 
 
 def _store_quiet(session, quiet: list[dict], now) -> None:
@@ -206,7 +232,7 @@ def send_round(
             log.exception("bot %s: sending the orders of %s failed", *plan.tick[1:])
             failures[plan.tick[0]] = (f"{type(exc).__name__} in the strategy or engine", True)
     now = utcnow()
-    with rt.session() as s:
+    with rt.session() as s, s.no_autoflush:
         for plan in planned:
             _record(s, plan, results)
             if plan.tick[0] not in failures:

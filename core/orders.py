@@ -41,8 +41,10 @@ def prepare(
     amount: float,
     purpose: str,
     price: float | None = None,
+    flush: bool = True,
 ) -> BotOrder:
-    """The order row for this (bot, candle, seq): the existing one, or a new pending_submit."""
+    """The order row for this (bot, candle, seq): the existing one, or a new pending_submit
+    (flushed, so it has its id, unless the caller flushes many at once)."""
     cid = client_order_id(bot_id, candle_ts, seq)
     existing = session.exec(select(BotOrder).where(BotOrder.client_order_id == cid)).first()
     if existing is not None:
@@ -61,7 +63,8 @@ def prepare(
         type="limit" if price is not None else "market",
     )
     session.add(order)
-    session.flush()
+    if flush:
+        session.flush()
     return order
 
 
