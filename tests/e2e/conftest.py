@@ -133,6 +133,26 @@ def register_and_sign_in(page, password: str, *, screenshot: bool = False) -> No
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("You have no bots yet").wait_for()
+    # Signing in reloads the app once, a second later (ui.auth._rerun_shortly): wait until it
+    # has, or a click in that second is undone by the reload.
+    wait_idle(page, quiet_ms=2_000)
+
+
+def open_page(page, title: str, heading: str | None = None, *, attempts: int = 3) -> None:
+    """Click `title` in the sidebar and wait for the page's heading, clicking again if a rerun
+    in flight swallowed the click; then wait until Streamlit is idle."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        page.get_by_role("link", name=title, exact=True).click()
+        try:
+            page.get_by_role("heading", name=heading or title).first.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            wait_idle(page)
+    wait_idle(page)
 
 
 IDLE_JS = """quietMs => {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, register_and_sign_in
+from tests.e2e.conftest import ARTIFACTS, open_page, register_and_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
@@ -24,13 +24,12 @@ def test_sim_backtest_sweep_and_bot_prefill_in_the_browser(app_server, browser_p
     page = browser_page
     page.goto(app_server["url"])
     register_and_sign_in(page, PASSWORD)
-    page.get_by_role("link", name="Exchange accounts", exact=True).click()
+    open_page(page, "Exchange accounts")
     page.get_by_label("Label", exact=True).fill("Paper")
     page.get_by_role("button", name="Open paper account").click()
     page.get_by_text("Paper account opened.").wait_for()
 
-    page.get_by_role("link", name="Backtest", exact=True).click()
-    page.get_by_role("heading", name="Backtest").first.wait_for()
+    open_page(page, "Backtest")
     page.get_by_role("button", name="Run backtest").click()
     page.get_by_text("Profit factor").wait_for(timeout=60_000)
     page.get_by_text("Equity vs buy and hold").first.wait_for()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import register_and_sign_in, shoot, wait_idle
+from tests.e2e.conftest import open_page, register_and_sign_in, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
@@ -27,9 +27,7 @@ HEADINGS = {"Bot detail": "Fast DCA", "Users": "Users"}
 
 
 def go(page, title: str) -> None:
-    page.get_by_role("link", name=title, exact=True).click()
-    page.get_by_role("heading", name=HEADINGS.get(title, title)).first.wait_for()
-    wait_idle(page)
+    open_page(page, title, HEADINGS.get(title, title))
 
 
 def test_first_bot_places_an_order_and_every_page_renders(app_server, browser_page):
