@@ -225,11 +225,15 @@ def plan_in_session(
     return created
 
 
-def on_filled(bot_id: int) -> orders.OnFilled:
-    """Apply a fill to the bot's lots and trades (in the transaction recording the fill)."""
+def on_filled(bot_id: int, *, locked: bool = False) -> orders.OnFilled:
+    """Apply a fill to the bot's lots and trades (in the transaction recording the fill);
+    `locked`: the caller has read the bot row for update in this session already."""
 
     def apply(session: Session, order: BotOrder) -> None:
-        bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).one()
+        if locked:
+            bot = session.get(Bot, bot_id)
+        else:
+            bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).one()
         state = rules.BotState.from_dict(json.loads(bot.state or "{}"))
         detail = json.loads(order.detail or "{}")
         strategy = get_strategy(bot.strategy)

@@ -215,6 +215,8 @@ def send_round(
     rt, planned: list[Planned], exchanges: dict[int, Exchange], outcomes: dict[int, str], clock
 ) -> None:
     """Send the planned orders, then record every result in one transaction."""
+    if not planned:
+        return
     results: dict[int, OrderResult | str] = {}  # a str: the rejection
     failures: dict[int, tuple[str, bool]] = {}  # tick id -> (reason, fatal)
     for plan in _send_paper_market(rt, planned, results, failures, clock):
@@ -233,16 +235,23 @@ def send_round(
             failures[plan.tick[0]] = (f"{type(exc).__name__} in the strategy or engine", True)
     now = utcnow()
     with rt.session() as s, s.no_autoflush:
+        # Every row at once (bots for update), so the loop below reads nothing.
+        bot_ids = sorted(p.tick[1] for p in planned)
+        bots = {
+            b.id: b
+            for b in s.exec(
+                select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
+            )
+        }
+        order_ids = [o[0] for p in planned for o in p.orders]
+        rows = {o.id: o for o in s.exec(select(BotOrder).where(col(BotOrder.id).in_(order_ids)))}
         for plan in planned:
-            _record(s, plan, results)
+            _record(s, plan, results, rows)
             if plan.tick[0] not in failures:
-                row = s.get(Bot, plan.tick[1])
-                row.last_candle_ts, row.last_tick_at, row.consecutive_failures = (
-                    plan.tick[2],
-                    now,
-                    0,
-                )
-                s.add(row)
+                bot = bots[plan.tick[1]]
+                bot.last_candle_ts, bot.last_tick_at = plan.tick[2], now
+                bot.consecutive_failures = 0
+                s.add(bot)
     for plan in planned:
         tick_id, bot_id, _candle = plan.tick
         if tick_id in failures:
@@ -327,12 +336,12 @@ def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
             raise
 
 
-def _record(session, plan: Planned, results: dict) -> None:
-    apply_fill = engine.on_filled(plan.tick[1])
+def _record(session, plan: Planned, results: dict, rows: dict[int, BotOrder]) -> None:
+    apply_fill = engine.on_filled(plan.tick[1], locked=True)
     for order_id, *_rest in plan.orders:
         if order_id not in results:
             continue
-        order = session.get(BotOrder, order_id)
+        order = rows[order_id]
         if order.status != "pending_submit":
             continue  # settled meanwhile (reconciliation)
         result = results[order_id]

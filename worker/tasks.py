@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 TickRunner = Callable[..., str]
 WAIT_DELAY_S = 2.0  # a tick whose bot is busy (or has an older candle queued) retries after this
 MAX_WAITS = 30  # then the scheduler's lost-tick sweep takes over (see core.scheduler)
-BATCH_SIZE = 100  # ticks per task: large enough to share the work, small enough to spread it
+BATCH_SIZE = 100  # ticks per task at most: large enough to share the work...
+MIN_BATCHES = 16  # ...and a few ticks are still spread over every worker thread and process
 
 
 def default_runner(rt: Runtime, *, bot_id: int, candle_ts: int, worker_id: str) -> str:
@@ -149,8 +150,9 @@ class WorkerApp:
         ids = sorted({t[0] for t in created} | {t[0] for t in lost})
         with self.rt.read() as session:
             ordered = scheduler.by_market(session, tick_ids=ids)
-        for start in range(0, len(ordered), BATCH_SIZE):
-            self.run_batch(ordered[start : start + BATCH_SIZE])
+        size = min(BATCH_SIZE, max(1, -(-len(ordered) // MIN_BATCHES)))
+        for start in range(0, len(ordered), size):
+            self.run_batch(ordered[start : start + size])
         if ids:
             log.info("scheduled %d new tick(s), re-enqueued %d", len(created), len(lost))
         return len(ids)
