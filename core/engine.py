@@ -225,9 +225,14 @@ def plan_in_session(
     return created
 
 
-def on_filled(bot_id: int, *, locked: bool = False) -> orders.OnFilled:
-    """Apply a fill to the bot's lots and trades (in the transaction recording the fill);
-    `locked`: the caller has read the bot row for update in this session already."""
+def on_filled(
+    bot_id: int, *, locked: bool = False, new_trades: list | None = None
+) -> orders.OnFilled:
+    """Apply a fill to the bot's lots and trades (in the transaction recording the fill).
+
+    `locked`: the caller has read the bot row for update in this session already.
+    `new_trades`: a buy's Trade row is not flushed for its id here; (bot, trade) is appended
+    and the caller flushes once and calls `link_new_trades` (batches: one buy per bot)."""
 
     def apply(session: Session, order: BotOrder) -> None:
         if locked:
@@ -262,8 +267,11 @@ def on_filled(bot_id: int, *, locked: bool = False) -> orders.OnFilled:
                 entry_order_id=order.id,
             )
             session.add(trade)
-            session.flush()
-            lot.trade_id = trade.id
+            if new_trades is None:
+                session.flush()
+                lot.trade_id = trade.id
+            else:
+                new_trades.append((bot, trade))
         else:
             wanted = set(detail.get("trades") or [])
             idx = tuple(i for i, lot in enumerate(state.lots) if lot.trade_id in wanted)
@@ -292,6 +300,20 @@ def on_filled(bot_id: int, *, locked: bool = False) -> orders.OnFilled:
         )
 
     return apply
+
+
+def link_new_trades(session: Session, new_trades: list) -> None:
+    """After `on_filled(new_trades=...)`: flush once, then give each new lot its trade id."""
+    session.flush()
+    for bot, trade in new_trades:
+        state = rules.BotState.from_dict(json.loads(bot.state or "{}"))
+        opened = (trade.entry_ts, trade.amount)
+        for lot in state.lots:  # the lot this buy opened: the first one without a trade
+            if lot.trade_id is None and (lot.entry_ts, lot.amount) == opened:
+                lot.trade_id = trade.id
+                break
+        bot.state = json.dumps(state.to_dict())
+        session.add(bot)
 
 
 def reconcile_bot(rt: Runtime, exchange: Exchange, bot_id: int) -> int:

@@ -245,13 +245,15 @@ def send_round(
         }
         order_ids = [o[0] for p in planned for o in p.orders]
         rows = {o.id: o for o in s.exec(select(BotOrder).where(col(BotOrder.id).in_(order_ids)))}
+        new_trades: list = []
         for plan in planned:
-            _record(s, plan, results, rows)
+            _record(s, plan, results, rows, new_trades)
             if plan.tick[0] not in failures:
                 bot = bots[plan.tick[1]]
                 bot.last_candle_ts, bot.last_tick_at = plan.tick[2], now
                 bot.consecutive_failures = 0
                 s.add(bot)
+        engine.link_new_trades(s, new_trades)
     for plan in planned:
         tick_id, bot_id, _candle = plan.tick
         if tick_id in failures:
@@ -336,8 +338,8 @@ def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
             raise
 
 
-def _record(session, plan: Planned, results: dict, rows: dict[int, BotOrder]) -> None:
-    apply_fill = engine.on_filled(plan.tick[1], locked=True)
+def _record(session, plan: Planned, results: dict, rows: dict, new_trades: list) -> None:
+    apply_fill = engine.on_filled(plan.tick[1], locked=True, new_trades=new_trades)
     for order_id, *_rest in plan.orders:
         if order_id not in results:
             continue

@@ -133,11 +133,26 @@ def test_batched_ticks_give_the_same_orders_trades_and_states_as_single_ticks(
         outcomes_batched.extend(result[ref[0]] for ref in sorted(refs, key=lambda r: r[1]))
     assert outcomes_batched == outcomes_single
     assert alone == []  # every tick, orders included, ran on the batched path
+    _lots_point_at_their_open_trades(batched)
     mine, theirs = snapshot(batched), snapshot(single)
     assert len(mine["trades"]) > 20 and {"entry", "safety", "signal", "trailing_stop"} <= {
         o[6] for o in mine["orders"]
     }
     assert mine == theirs
+
+
+def _lots_point_at_their_open_trades(rt) -> None:
+    with rt.read() as s:
+        trades = {t.id: t for t in s.exec(select(Trade))}
+        lots = [(b.id, lot) for b in s.exec(select(Bot)) for lot in json.loads(b.state)["lots"]]
+    assert lots and all(t.status == "open" for t in trades.values() if t.exit_ts is None)
+    assert sorted(trades[lot["trade_id"]].id for _b, lot in lots) == sorted(
+        t.id for t in trades.values() if t.status == "open"
+    )
+    for bot_id, lot in lots:
+        trade = trades[lot["trade_id"]]
+        expected = (bot_id, lot["entry_ts"], lot["amount"])
+        assert (trade.bot_id, trade.entry_ts, trade.amount) == expected
 
 
 def _count_statements(rt, run) -> int:
