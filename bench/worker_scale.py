@@ -11,6 +11,8 @@ for the fill price) are counted apart. Prints a table per candle, then one JSON 
 
 `--consumers N` adds N-1 consumer processes (`python -m worker`'s service, scheduler off, the
 same database and queue) to the one in this process: how a box with N cores runs its workers.
+`--database-url` / `--queue-url` point at an empty PostgreSQL database and an empty Redis (or
+PostgreSQL) queue instead of the SQLite files.
 
 The sim feed is a pure function of time, so `--first-candle-ms` replays the same candles (and
 signals) on every run; by default the last `--candles` closed candles are replayed.
@@ -88,10 +90,12 @@ def count_feed_requests() -> Counter:
     return calls
 
 
-def bench_settings(data_dir: Path, threads: int | None = None) -> Settings:
-    extra = {"worker_threads": threads} if threads else {}
+def bench_settings(data_dir: Path, args: argparse.Namespace) -> Settings:
+    extra = {"worker_threads": args.threads} if args.threads else {}
     return Settings(
         **extra,
+        database_url=args.database_url,
+        queue_url=args.queue_url,
         data_dir=data_dir,
         cookie_key=SecretStr("x" * 40),
         master_keys=SecretStr("bXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmc="),
@@ -101,9 +105,9 @@ def bench_settings(data_dir: Path, threads: int | None = None) -> Settings:
     )
 
 
-def serve(data_dir: Path, threads: int | None) -> None:
+def serve(data_dir: Path, args: argparse.Namespace) -> None:
     """An extra consumer process (as `python -m worker`); its request counts go to a file."""
-    rt = start("bench-worker", settings=bench_settings(data_dir, threads))
+    rt = start("bench-worker", settings=bench_settings(data_dir, args))
     requests = count_feed_requests()
     service = build_service(rt, mode="external")
     service.start_background()
@@ -115,9 +119,10 @@ def serve(data_dir: Path, threads: int | None) -> None:
         (data_dir / f"requests.{os.getpid()}.json").write_text(json.dumps(requests))
 
 
-def start_consumers(data_dir: Path, n: int, threads: int | None) -> list[subprocess.Popen]:
+def start_consumers(data_dir: Path, n: int, args: argparse.Namespace) -> list[subprocess.Popen]:
     command = [sys.executable, __file__, "--serve", str(data_dir)]
-    command += ["--threads", str(threads)] if threads else []
+    command += ["--threads", str(args.threads)] if args.threads else []
+    command += ["--database-url", args.database_url, "--queue-url", args.queue_url]
     procs = [subprocess.Popen(command) for _ in range(n)]
     while not all((data_dir / f"ready.{p.pid}").exists() for p in procs):
         if any(p.poll() is not None for p in procs):
@@ -141,17 +146,19 @@ def main() -> None:
     parser.add_argument("--first-candle-ms", type=int, default=None)
     parser.add_argument("--consumers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="default: the setting's")
+    parser.add_argument("--database-url", default="", help="an EMPTY database (default: SQLite)")
+    parser.add_argument("--queue-url", default="", help="an empty queue (default: SQLite file)")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.threads)
+        serve(args.serve, args)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        settings = bench_settings(Path(tmp), args.threads)
+        settings = bench_settings(Path(tmp), args)
         rt = start("bench", settings=settings)
         setup(rt, args.bots)
         requests = count_feed_requests()
-        procs = start_consumers(Path(tmp), args.consumers - 1, args.threads)
+        procs = start_consumers(Path(tmp), args.consumers - 1, args)
         service = build_service(rt, mode="external")
         consumer = service.consumer(ThreadConsumer)
         thread = threading.Thread(target=consumer.run, daemon=True)
@@ -216,6 +223,8 @@ def main() -> None:
                 "orders": sum(r[2] for r in rows),
                 "worker_rss_mb": round(rss),  # the largest process
                 "consumers": args.consumers,
+                "database": rt.engine.dialect.name,
+                "queue": args.queue_url.split(":", 1)[0] or "sqlite",
                 "threads": settings.worker_threads,
             }
         )
