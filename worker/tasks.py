@@ -3,9 +3,10 @@
 `WorkerApp` registers the tasks on a given Huey, so a process (or a test) can build as many
 independent apps as it needs. The scheduler enqueues ticks in batches of up to `BATCH_SIZE`
 (sorted by candle and market, so a batch mostly shares one signal): one task claims its ticks
-in one statement, runs them (`core.engine_batch`: quiet ticks in one transaction, the rest one
-by one) and finishes them in one executemany. A custom per-tick `runner` (the seam tests use to
-count executions) is called once per claimed tick instead.
+in one statement, runs them (`core.engine_batch`: a few transactions per round, orders
+included; only the exceptions one by one through `run_bot_tick`) and finishes them in one
+executemany. A custom per-tick `runner` (the seam tests use to count executions) is called once
+per claimed tick instead.
 """
 
 from __future__ import annotations
