@@ -1,7 +1,9 @@
 """Backtests with the same strategies and the same rules (core.rules) as the bots.
 
 `run_backtest` walks the candles applying core.rules exactly as a bot tick does: decide on a
-closed candle, fill at the next candle's open. Signals are vectorised. The walk itself visits
+closed candle, fill at the next candle's open. Signals are vectorised. When the trades depend
+on the signals alone (core.backtest_fast: no stops, no cooldown, a fixed order quote the cash
+never caps) they are computed with numpy outright, identical to the walk. The walk itself visits
 only the candles where something can happen when the rules allow it (signal strategies, one
 position, no drawdown limit): flat, it jumps to the next entry signal; in a position, it finds
 the first exit trigger with numpy. Otherwise it visits every candle. Both walks give identical
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core import rules
+from core import backtest_fast, rules
 from core.exchanges.base import Market
 from core.metrics import compute_metrics
 from core.strategies import get_strategy
@@ -75,7 +77,9 @@ def run_backtest(
     can_jump = (
         strategy.mode == "signal" and risk.max_open_positions == 1 and not risk.max_drawdown_pct
     )
-    (_walk_events if (can_jump if fast is None else fast) else _walk_all)(book, arrays, ctx)
+    vector = fast is None and backtest_fast.applies(strategy.mode, risk, sizing)
+    if not (vector and backtest_fast.walk(book, arrays, ctx)):
+        (_walk_events if (can_jump if fast is None else fast) else _walk_all)(book, arrays, ctx)
     _close_at_end(book, arrays, fee_rate)
     equity = _equity_curve(book, arrays, cash)
     bh = pd.Series(cash * arrays["close"] / arrays["close"][0], index=equity.index)
@@ -234,15 +238,22 @@ def _equity_curve(book: _Book, a: dict, cash0: float) -> pd.Series:
     ts, close = a["ts"], a["close"]
     cash_delta = np.zeros(len(ts))
     holding = np.zeros(len(ts))
-    for t in book.trades:
-        i_in = np.searchsorted(ts, t["entry_time"])
-        i_out = np.searchsorted(ts, t["exit_time"])
+    if book.trades:
+        cols = zip(
+            *(
+                (t["entry_time"], t["exit_time"], t["amount"], t["entry_price"], t["pnl"])
+                for t in book.trades
+            ),
+            strict=True,
+        )
+        t_in, t_out, amount, price, pnl = (np.asarray(c) for c in cols)
         # Fees are booked with the exit: the curve ends exactly at cash + sum(pnl).
-        cost_in = t["amount"] * t["entry_price"]
-        cash_delta[i_in] -= cost_in
-        holding[i_in] += t["amount"]
-        cash_delta[i_out] += cost_in + t["pnl"]
-        holding[i_out] -= t["amount"]
+        cost_in = amount * price
+        # Interleaved in trade order (entry, exit, entry, ...): np.add.at adds in that order,
+        # as a loop over the trades would.
+        at = np.column_stack([np.searchsorted(ts, t_in), np.searchsorted(ts, t_out)]).ravel()
+        np.add.at(cash_delta, at, np.column_stack([-cost_in, cost_in + pnl]).ravel())
+        np.add.at(holding, at, np.column_stack([amount, -amount]).ravel())
     cash = cash0 + np.cumsum(cash_delta)
     equity = cash + np.cumsum(holding) * close
     return pd.Series(equity, index=pd.to_datetime(ts, unit="ms", utc=True))

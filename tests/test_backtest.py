@@ -4,11 +4,13 @@ bad CSVs."""
 from __future__ import annotations
 
 import io
+import random
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from core import backtest_fast
 from core.backtest import run_backtest
 from core.candles_csv import load_candles_csv
 from core.errors import InvalidInput
@@ -185,6 +187,99 @@ def test_event_walk_gives_exactly_the_trades_of_the_full_walk(strategy, risk):
     assert fast.trades == full.trades
     assert fast.metrics["final_equity"] == full.metrics["final_equity"]
     assert len(full.trades) > 5
+
+
+MARKETS = [
+    None,
+    MKT,
+    Market(symbol="X/USDT", base="X", quote="USDT", amount_step=1, price_step=0.25, min_amount=1),
+    Market(
+        symbol="X/USDT", base="X", quote="USDT", amount_step=0.25, price_step=0.5, min_notional=60
+    ),
+]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_vectorised_path_gives_exactly_the_results_of_the_full_walk(seed, monkeypatch):
+    """Random sim feeds, strategies, markets (min notional), fees, slippage, tiny cash."""
+    used = []
+    vector_walk = backtest_fast.walk
+    monkeypatch.setattr(backtest_fast, "walk", lambda *a: used.append(vector_walk(*a)) or used[-1])
+    rnd = random.Random(seed)
+    symbol = rnd.choice(["BTC/USDT", "ETH/USDT", "SOL/USDT"])
+    start = 1_767_225_600_000 + rnd.randrange(1000) * 60_000
+    df = pd.DataFrame(sim_candles(symbol, "1m", start, rnd.choice([40, 400, 3000])))
+    strategy, params = rnd.choice(
+        [
+            ("sma_cross", {}),
+            ("sma_cross", {"fast": 3, "slow": 7}),
+            ("rsi", {}),
+            ("bollinger", {}),
+            ("macd", {}),
+            ("rsi", {"period": 2, "oversold": 45, "overbought": 55}),  # entry and exit at once
+        ]
+    )
+    kwargs = {
+        "market": rnd.choice(MARKETS),
+        "fee_rate": rnd.choice([0.0, 0.001, 0.0075]),
+        "slippage_bps": rnd.choice([0.0, 5.0, 13.7]),
+        "cash": rnd.choice([10_000, 1e9, 150.0, 1000]),
+        "order_quote": rnd.choice([1000, 33.3, 99.0, 5000.0, 0.5]),
+    }
+    vector = run_backtest(df, strategy, params, **kwargs)
+    full = run_backtest(df, strategy, params, fast=False, **kwargs)
+    assert used  # the vectorised path ran (True) or found the cash could bind (False)
+    assert vector.trades == full.trades
+    assert vector.equity.equals(full.equity)
+    assert vector.metrics == full.metrics
+    assert vector.skipped == full.skipped
+
+
+def test_vectorised_path_covers_both_outcomes(monkeypatch):
+    """Plenty of cash: vectorised; cash that runs short: it declines and the walk decides."""
+    used = []
+    vector_walk = backtest_fast.walk
+    monkeypatch.setattr(backtest_fast, "walk", lambda *a: used.append(vector_walk(*a)) or used[-1])
+    df = pd.DataFrame(sim_candles("ETH/USDT", "1m", 1_767_225_600_000, 3000))
+    rich = run_backtest(df, "sma_cross", {}, cash=1e9, order_quote=1000)
+    poor = run_backtest(df, "sma_cross", {}, cash=1100, order_quote=1000)
+    assert used == [True, False]
+    assert len(rich.trades) > 5
+    assert (
+        poor.trades
+        == run_backtest(df, "sma_cross", {}, cash=1100, order_quote=1000, fast=False).trades
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_vectorised_positions_follow_the_one_position_rules(seed):
+    """Flat + entry opens, long + exit closes; a candle with both does whichever applies."""
+    rng = np.random.default_rng(seed)
+    entry, exit_ = rng.random(500) < 0.1, rng.random(500) < 0.1
+    long, entries, exits = False, [], []
+    for i in range(500):
+        if long and exit_[i]:
+            long = False
+            exits.append(i)
+        elif not long and entry[i]:
+            long = True
+            entries.append(i)
+    got_entries, got_exits = backtest_fast._positions(entry, exit_)
+    assert (entry & exit_).any()
+    assert got_entries.tolist() == entries and got_exits.tolist() == exits
+
+
+@pytest.mark.parametrize("step", [1e-8, 0.001, 0.01, 0.25, 0.5, 1, 5, 0.05])
+def test_vectorised_rounding_is_the_markets_rounding(step):
+    rng = np.random.default_rng(int(step * 1e8) % 2**32)
+    values = np.concatenate(
+        [rng.uniform(0, 1000, 3000), np.arange(3000) * (step / 4), rng.uniform(0, 1, 1000)]
+    )
+    mkt = Market("X/USDT", "X", "USDT", amount_step=step, price_step=step)
+    floor = backtest_fast.to_step(values, step, "floor")
+    nearest = backtest_fast.to_step(values, step, "round")
+    assert floor.tolist() == [mkt.round_amount(v) for v in values.tolist()]
+    assert nearest.tolist() == [mkt.round_price(v) for v in values.tolist()]
 
 
 def test_metrics_are_consistent_with_the_trades():
