@@ -24,6 +24,7 @@ import pandas as pd
 
 from core import marketdata
 from core.backtest import DEFAULT_MARKET, BacktestResult, run_backtest
+from core.bots import clean_risk
 from core.candles_csv import load_candles_csv
 from core.db import read_session
 from core.errors import ExchangeTemporaryError, InvalidInput
@@ -39,6 +40,7 @@ MAX_CANDLES = 200_000
 MAX_FEE_PCT = 5.0
 MAX_SLIPPAGE_BPS = 1_000.0
 MAX_CASH = 1e12
+PCT_FIELDS = ("take_profit_pct", "stop_loss_pct", "trailing_stop_pct", "max_drawdown_pct")
 COLUMNS = ["ts", "open", "high", "low", "close", "volume"]
 Progress = Callable[[int, int], None]
 
@@ -69,14 +71,7 @@ class BacktestSettings:
 
     @property
     def risk(self) -> Risk:
-        return Risk(
-            take_profit_pct=self.take_profit_pct,
-            stop_loss_pct=self.stop_loss_pct,
-            trailing_stop_pct=self.trailing_stop_pct,
-            max_open_positions=self.max_open_positions,
-            max_drawdown_pct=self.max_drawdown_pct,
-            cooldown_ms=self.cooldown_minutes * 60_000,
-        )
+        return Risk.of(self)
 
 
 @dataclass
@@ -100,12 +95,6 @@ def _number(value: object, name: str, lo: float, hi: float, *, lo_open: bool = F
         low = f"above {lo:g}" if lo_open else f"at least {lo:g}"
         raise InvalidInput(f"{name} must be a number {low} and at most {hi:g}.")
     return float(value)
-
-
-def _optional_pct(value: float | None, name: str) -> float | None:
-    if value is None or value == 0:
-        return None
-    return _number(value, name, 0.0, 100.0, lo_open=True)
 
 
 def to_ms(value: date | datetime | str, name: str, *, end: bool = False) -> int:
@@ -181,20 +170,15 @@ def check_settings(settings: BacktestSettings, *, now_ms: int | None = None) -> 
     _number(settings.fee_pct, "The fee (%)", 0, MAX_FEE_PCT)
     _number(settings.slippage_bps, "The slippage (bps)", 0, MAX_SLIPPAGE_BPS)
     _number(settings.cash, "The starting cash", 0, MAX_CASH, lo_open=True)
-    _number(settings.max_open_positions, "Max open positions", 1, 50)
-    _number(settings.cooldown_minutes, "The cooldown (minutes)", 0, 10_080)
+    off = {f: None for f in PCT_FIELDS if getattr(settings, f) == 0}  # 0 = off, as on the form
+    risk = clean_risk(replace(settings, **off))  # the same limits and messages as a bot's
     return replace(
         settings,
         params=params,
         exchange=exchange,
         symbol=symbol,
         fee_pct=float(settings.fee_pct),
-        take_profit_pct=_optional_pct(settings.take_profit_pct, "Take-profit %"),
-        stop_loss_pct=_optional_pct(settings.stop_loss_pct, "Stop-loss %"),
-        trailing_stop_pct=_optional_pct(settings.trailing_stop_pct, "Trailing stop %"),
-        max_drawdown_pct=_optional_pct(settings.max_drawdown_pct, "Max drawdown %"),
-        max_open_positions=int(settings.max_open_positions),
-        cooldown_minutes=int(settings.cooldown_minutes),
+        **risk,
     )
 
 

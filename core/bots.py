@@ -102,15 +102,27 @@ def validate_spec(
             f"Order size {size:g} {market.quote} is under the market minimum of "
             f"{market.min_notional:g} {market.quote} for {symbol}."
         )
-    spec.take_profit_pct = _pct(spec.take_profit_pct, "Take-profit %", upper=1000)
-    spec.stop_loss_pct = _pct(spec.stop_loss_pct, "Stop-loss %")
-    spec.trailing_stop_pct = _pct(spec.trailing_stop_pct, "Trailing stop %")
-    spec.max_drawdown_pct = _pct(spec.max_drawdown_pct, "Max drawdown %")
-    if not isinstance(spec.max_open_positions, int) or not 1 <= spec.max_open_positions <= 50:
-        raise InvalidInput("Max open positions must be a whole number from 1 to 50.")
-    if not isinstance(spec.cooldown_minutes, int) or not 0 <= spec.cooldown_minutes <= 10_080:
-        raise InvalidInput("Cooldown must be 0 to 10080 minutes.")
+    for name, value in clean_risk(spec).items():
+        setattr(spec, name, value)
     return spec, account
+
+
+def clean_risk(limits) -> dict:
+    """The risk fields of a bot spec or backtest settings, checked by the one set of rules
+    (None: off). Raises InvalidInput naming the field."""
+    out = {
+        "take_profit_pct": _pct(limits.take_profit_pct, "Take-profit %", upper=1000),
+        "stop_loss_pct": _pct(limits.stop_loss_pct, "Stop-loss %"),
+        "trailing_stop_pct": _pct(limits.trailing_stop_pct, "Trailing stop %"),
+        "max_drawdown_pct": _pct(limits.max_drawdown_pct, "Max drawdown %"),
+        "max_open_positions": limits.max_open_positions,
+        "cooldown_minutes": limits.cooldown_minutes,
+    }
+    if not isinstance(out["max_open_positions"], int) or not 1 <= out["max_open_positions"] <= 50:
+        raise InvalidInput("Max open positions must be a whole number from 1 to 50.")
+    if not isinstance(out["cooldown_minutes"], int) or not 0 <= out["cooldown_minutes"] <= 10_080:
+        raise InvalidInput("Cooldown must be 0 to 10080 minutes.")
+    return out
 
 
 def _apply(bot: Bot, spec: BotSpec) -> None:

@@ -30,17 +30,6 @@ log = logging.getLogger(__name__)
 MAX_FAILURES = 3  # ticks in a row with exchange errors before a bot goes to error
 
 
-def risk_of(bot: Bot) -> rules.Risk:
-    return rules.Risk(
-        take_profit_pct=bot.take_profit_pct,
-        stop_loss_pct=bot.stop_loss_pct,
-        trailing_stop_pct=bot.trailing_stop_pct,
-        max_open_positions=bot.max_open_positions,
-        max_drawdown_pct=bot.max_drawdown_pct,
-        cooldown_ms=bot.cooldown_minutes * 60_000,
-    )
-
-
 def run_bot_tick(
     rt: Runtime,
     *,
@@ -179,7 +168,7 @@ def plan_in_session(
         exit_signal=exit_signal,
         mode=mode,
         params=params,
-        risk=risk_of(row),
+        risk=rules.Risk.of(row),
         market=market,
         cash=free,
         order_quote=quote,

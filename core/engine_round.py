@@ -164,7 +164,7 @@ def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | N
         exit_signal=False,
         mode=signal.mode,
         params=signal.params,
-        risk=engine.risk_of(row),
+        risk=rules.Risk.of(row),
         market=signal.market,
         cash=free,
         order_quote=quote,

@@ -40,6 +40,18 @@ class Risk:
     max_drawdown_pct: float | None = None
     cooldown_ms: int = 0
 
+    @classmethod
+    def of(cls, limits) -> Risk:
+        """The limits of anything carrying a bot's risk fields (a Bot row, backtest settings)."""
+        return cls(
+            take_profit_pct=limits.take_profit_pct,
+            stop_loss_pct=limits.stop_loss_pct,
+            trailing_stop_pct=limits.trailing_stop_pct,
+            max_open_positions=limits.max_open_positions,
+            max_drawdown_pct=limits.max_drawdown_pct,
+            cooldown_ms=limits.cooldown_minutes * 60_000,
+        )
+
 
 @dataclass
 class Lot:
