@@ -11,7 +11,7 @@ from core.backtest_service import MAX_FEE_PCT, MAX_SLIPPAGE_BPS, BacktestSetting
 from core.backtest_sweep import MAX_RUNS, SweepAxis
 from core.exchanges.base import TIMEFRAMES
 from core.exchanges.factory import known_feed_ids
-from ui.bot_form import optional_pct, param_inputs, strategy_picker
+from ui.bot_form import param_inputs, risk_inputs, strategy_picker
 
 SOURCE_LABELS = {
     "sim": "Simulated market (offline)",
@@ -119,20 +119,7 @@ def settings_inputs(key: str) -> tuple[BacktestSettings, bytes | None]:
         )
         size = cols[1].number_input("Size", 0.0, 1e12, 100.0, format="%g", key=f"{key}size")
     with st.expander("Risk limits (as on a bot)"):
-        cols = st.columns(3)
-        with cols[0]:
-            tp = optional_pct("Take-profit %", "Sell a position this % above its entry", f"{key}tp")
-            sl = optional_pct("Stop-loss %", "Sell a position this % below its entry", f"{key}sl")
-        with cols[1]:
-            trail = optional_pct(
-                "Trailing stop %", "Sell this % below the best close since entry", f"{key}tr"
-            )
-            dd = optional_pct("Max drawdown %", "Stop new entries after this drawdown", f"{key}dd")
-        with cols[2]:
-            max_pos = st.number_input("Max open positions", 1, 50, 1, key=f"{key}mp")
-            cooldown = st.number_input(
-                "Cooldown after a loss (minutes)", 0, 10_080, 0, key=f"{key}cd"
-            )
+        risk = risk_inputs(key)
     settings = BacktestSettings(
         strategy=strategy.name,
         params=params,
@@ -142,12 +129,7 @@ def settings_inputs(key: str) -> tuple[BacktestSettings, bytes | None]:
         cash=float(cash),
         order_size_type=size_type,
         order_size=float(size),
-        take_profit_pct=tp,
-        stop_loss_pct=sl,
-        trailing_stop_pct=trail,
-        max_open_positions=int(max_pos),
-        max_drawdown_pct=dd,
-        cooldown_minutes=int(cooldown),
+        **risk,
         **market,
     )
     return settings, csv

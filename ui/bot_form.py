@@ -71,6 +71,57 @@ def optional_pct(
     return value or None
 
 
+def risk_inputs(key: str, init: dict | None = None) -> dict:
+    """The risk-limit widgets of a bot (and of a backtest, which applies the same rules)."""
+    init = init or {}
+    cols = st.columns(3)
+    with cols[0]:
+        tp = optional_pct(
+            "Take-profit %",
+            "Sell a position this % above its entry",
+            f"{key}tp",
+            init.get("take_profit_pct"),
+        )
+        sl = optional_pct(
+            "Stop-loss %",
+            "Sell a position this % below its entry",
+            f"{key}sl",
+            init.get("stop_loss_pct"),
+        )
+    with cols[1]:
+        trail = optional_pct(
+            "Trailing stop %",
+            "Sell this % below the best close since entry",
+            f"{key}tr",
+            init.get("trailing_stop_pct"),
+        )
+        dd = optional_pct(
+            "Max drawdown %",
+            "No new entries (a bot pauses) after this drawdown of its equity",
+            f"{key}dd",
+            init.get("max_drawdown_pct"),
+        )
+    with cols[2]:
+        max_pos = st.number_input(
+            "Max open positions", 1, 50, int(init.get("max_open_positions", 1)), key=f"{key}mp"
+        )
+        cooldown = st.number_input(
+            "Cooldown after a loss (minutes)",
+            0,
+            10_080,
+            int(init.get("cooldown_minutes", 0)),
+            key=f"{key}cd",
+        )
+    return {
+        "take_profit_pct": tp,
+        "stop_loss_pct": sl,
+        "trailing_stop_pct": trail,
+        "max_drawdown_pct": dd,
+        "max_open_positions": int(max_pos),
+        "cooldown_minutes": int(cooldown),
+    }
+
+
 def bot_form(
     accounts: list,
     markets_for,
@@ -140,44 +191,7 @@ def bot_form(
             format="%g",
         )
         st.markdown("**Risk limits**")
-        cols = st.columns(3)
-        with cols[0]:
-            tp = optional_pct(
-                "Take-profit %",
-                "Sell a position this % above its entry",
-                f"{key}tp",
-                init.get("take_profit_pct"),
-            )
-            sl = optional_pct(
-                "Stop-loss %",
-                "Sell a position this % below its entry",
-                f"{key}sl",
-                init.get("stop_loss_pct"),
-            )
-        with cols[1]:
-            trail = optional_pct(
-                "Trailing stop %",
-                "Sell this % below the best close since entry",
-                f"{key}tr",
-                init.get("trailing_stop_pct"),
-            )
-            dd = optional_pct(
-                "Max drawdown %",
-                "Pause the bot after this drawdown of its equity",
-                f"{key}dd",
-                init.get("max_drawdown_pct"),
-            )
-        with cols[2]:
-            max_pos = st.number_input(
-                "Max open positions", 1, 50, int(init.get("max_open_positions", 1)), key=f"{key}mp"
-            )
-            cooldown = st.number_input(
-                "Cooldown after a loss (minutes)",
-                0,
-                10_080,
-                int(init.get("cooldown_minutes", 0)),
-                key=f"{key}cd",
-            )
+        risk = risk_inputs(key, init)
         submitted = st.form_submit_button(submit_label, type="primary")
     if not submitted:
         return None
@@ -190,10 +204,5 @@ def bot_form(
         params=params,
         order_size_type=size_type,
         order_size=float(size),
-        take_profit_pct=tp,
-        stop_loss_pct=sl,
-        trailing_stop_pct=trail,
-        max_open_positions=int(max_pos),
-        max_drawdown_pct=dd,
-        cooldown_minutes=int(cooldown),
+        **risk,
     )
