@@ -119,10 +119,7 @@ def date_range_ms(settings: BacktestSettings, now_ms: int) -> tuple[int, int]:
     """(first, last) candle open times of the range, closed candles only."""
     if settings.start is None or settings.end is None:
         raise InvalidInput("Pick both a start and an end date.")
-    start = to_ms(settings.start, "The start date")
-    end = to_ms(settings.end, "The end date", end=True)
-    if start > end:
-        raise InvalidInput("The start date is after the end date.")
+    start, end = _dates(settings)
     if start >= now_ms:
         raise InvalidInput("The start date is in the future.")
     step = timeframe_ms(settings.timeframe)
@@ -160,7 +157,7 @@ def check_settings(settings: BacktestSettings, *, now_ms: int | None = None) -> 
     if settings.source != "csv":
         date_range_ms(settings, now_ms)
     elif settings.start is not None and settings.end is not None:
-        _csv_range(settings)
+        _dates(settings)
     if settings.order_size_type not in ("quote", "pct"):
         raise InvalidInput("The order size is a quote amount or a % of the balance.")
     if settings.order_size_type == "pct":
@@ -258,7 +255,8 @@ def _download(rt_or_engine, feed, settings, first, last, now_ms, progress):
     return market, stats
 
 
-def _csv_range(settings: BacktestSettings) -> tuple[int, int]:
+def _dates(settings: BacktestSettings) -> tuple[int, int]:
+    """(start, end) in epoch ms of the chosen dates, the end date's last instant included."""
     start = to_ms(settings.start, "The start date")
     end = to_ms(settings.end, "The end date", end=True)
     if start > end:
@@ -272,7 +270,7 @@ def _from_csv(settings: BacktestSettings, csv, now_ms: int) -> LoadedCandles:
     source = io.BytesIO(csv) if isinstance(csv, bytes) else csv
     frame = load_candles_csv(source)
     if settings.start is not None and settings.end is not None:
-        start, end = _csv_range(settings)
+        start, end = _dates(settings)
         frame = frame[(frame["ts"] >= start) & (frame["ts"] <= end)].reset_index(drop=True)
     if len(frame) < 2:
         raise InvalidInput("The CSV has fewer than 2 candles in the date range (empty range).")
