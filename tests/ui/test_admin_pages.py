@@ -5,32 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import bots, engine, users
-from core.config import load_settings
-from core.exchanges.paper_book import open_paper_account
 from core.models import Bot, User
-from core.runtime import start
-from tests.ui.helpers import messages, page
-
-GOOD = "Correct-Horse-9"
+from tests.ui.helpers import messages, page, two_users_and_a_bot
 
 
 @pytest.fixture
 def world():
-    rt = start("test", settings=load_settings())
-    with rt.session() as s:
-        alice = users.register(s, username="alice", email="a@x.io", name="Alice", password=GOOD)
-        bob = users.register(s, username="bob", email="b@x.io", name="Bob", password=GOOD)
-        acc = open_paper_account(s, owner_id=bob.id, label="paper")
-        bot = bots.create_bot(
-            s,
-            owner=bob,
-            spec=bots.BotSpec(name="bobs-bot", account_id=acc.id, symbol="BTC/USDT",
-                              timeframe="1m", strategy="rsi", params={}),
-            markets=engine.market_lookup(rt),
-        )  # fmt: skip
-        bots.change_status(s, owner=bob, bot_id=bot.id, action="start")
-    return {"rt": rt, "alice": alice, "bob": bob, "bot": bot}
+    return two_users_and_a_bot(running=True, strategy="rsi", params={})
 
 
 def _pick_bob(at):

@@ -4,37 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import bots, engine, users
-from core.config import load_settings
-from core.exchanges.paper_book import open_paper_account
-from core.runtime import start
-from tests.ui.helpers import messages, page
-
-GOOD = "Correct-Horse-9"
+from core import bots, engine
+from tests.ui.helpers import messages, page, two_users_and_a_bot
 
 
 @pytest.fixture
 def world():
-    rt = start("test", settings=load_settings())
-    with rt.session() as s:
-        alice = users.register(s, username="alice", email="a@x.io", name="Alice", password=GOOD)
-        bob = users.register(s, username="bob", email="b@x.io", name="Bob", password=GOOD)
-        acc = open_paper_account(s, owner_id=bob.id, label="paper")
-        bot = bots.create_bot(
-            s,
-            owner=bob,
-            spec=bots.BotSpec(
-                name="bobs-bot",
-                account_id=acc.id,
-                symbol="BTC/USDT",
-                timeframe="1m",
-                strategy="sma_cross",
-                params={"fast": 3, "slow": 8},
-                order_size=100.0,
-            ),
-            markets=engine.market_lookup(rt),
-        )
-    return {"rt": rt, "alice": alice, "bob": bob, "bot": bot, "acc": acc}
+    return two_users_and_a_bot()
 
 
 def test_bots_page_lists_and_starts_a_bot(world):
