@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from core import notify
 from core.models import AppSetting, Bot, BotEvent
@@ -33,19 +33,31 @@ class Pending:
     body: str
 
 
+# (bot event kind, message prefix, notification event): the one definition of which events
+# notify, used by the query and by `event_kind`.
+RULES = (
+    ("fill", "", "fill"),
+    ("state", "error", "bot_error"),
+    ("state", "paused: needs key re-entry", "key_reentry"),
+    ("state", "paused: max drawdown", "risk_pause"),
+)
+
+
 def event_kind(kind: str, message: str) -> str | None:
     """The notification event a bot event belongs to, or None."""
-    if kind == "fill":
-        return "fill"
-    if kind != "state":
-        return None
-    if message.startswith("error"):
-        return "bot_error"
-    if message.startswith("paused: needs key re-entry"):
-        return "key_reentry"
-    if message.startswith("paused: max drawdown"):
-        return "risk_pause"
+    for rule_kind, prefix, event in RULES:
+        if kind == rule_kind and message.startswith(prefix):
+            return event
     return None
+
+
+def _notifying():
+    return or_(
+        *(
+            and_(col(BotEvent.kind) == kind, col(BotEvent.message).startswith(prefix))
+            for kind, prefix, _event in RULES
+        )
+    )
 
 
 def _cursor(session: Session) -> AppSetting | None:
@@ -55,41 +67,47 @@ def _cursor(session: Session) -> AppSetting | None:
 
 
 def claim(session: Session, *, limit: int = BATCH) -> list[Pending]:
-    """Advance the cursor past the next events and return the notifications they call for.
-    Run it in a write session (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL)."""
+    """Advance the cursor past the next events that notify (at most `limit` of them; the
+    others are skipped in the query) and return them. Run it in a write session (BEGIN
+    IMMEDIATE on SQLite, a row lock on PostgreSQL)."""
     row = _cursor(session)
     if row is None:
         newest = session.exec(select(func.max(BotEvent.id))).one() or 0
         session.add(AppSetting(key=CURSOR_KEY, value=str(newest)))
         return []
     after = int(row.value)
+    newest = session.exec(select(func.max(BotEvent.id))).one() or after
     found = session.exec(
         select(BotEvent, Bot.owner_id, Bot.name)
         .join(Bot, col(Bot.id) == col(BotEvent.bot_id))
-        .where(col(BotEvent.id) > after)
+        .where(col(BotEvent.id) > after, col(BotEvent.id) <= newest, _notifying())
         .order_by(col(BotEvent.id))
         .limit(limit)
     ).all()
-    if not found:
-        return []
-    row.value = str(found[-1][0].id)
+    # Past every event up to the newest, unless the limit cut the batch short.
+    row.value = str(found[-1][0].id if len(found) == limit else newest)
     session.add(row)
     out = []
     for event, owner_id, bot_name in found:
         kind = event_kind(event.kind, event.message)
-        if kind is not None:
-            title = f"Steadybot · {bot_name}: {notify.EVENTS[kind].lower()}"
-            out.append(Pending(owner_id, kind, title, event.message))
+        title = f"Steadybot · {bot_name}: {notify.EVENTS[kind].lower()}"
+        out.append(Pending(owner_id, kind, title, event.message))
     return out
 
 
 def dispatch(rt, cipher: notify.Cipher, *, limit: int = BATCH) -> dict:
-    """Claim pending events and send them. Never raises for a failed send."""
-    try:
-        with rt.session() as session:
-            pending = claim(session, limit=limit)
-    except IntegrityError:  # another worker created the cursor at the same moment
-        return {"claimed": 0, "sent": 0, "failed": 0}
+    """Claim every pending event and send what each owner chose. Never raises for a failed
+    send."""
+    pending: list[Pending] = []
+    while True:  # drain: a burst of fills is sent in one run, a batch per transaction
+        try:
+            with rt.session() as session:
+                batch = claim(session, limit=limit)
+        except IntegrityError:  # another worker created the cursor at the same moment
+            break
+        pending += batch
+        if len(batch) < limit:
+            break
     sent = failed = 0
     by_user: dict[int, list[Pending]] = {}
     for item in pending:

@@ -187,3 +187,23 @@ def test_a_live_bot_failing_its_ticks_goes_to_error_and_its_owner_is_told(data_d
     assert sent["sent"] == 1 and len(got) == 1
     assert "live" in got[0]["title"] and "exchange unavailable" in got[0]["message"]
     assert SECRET not in str(got) and KEY not in str(got)
+
+
+def test_a_burst_bigger_than_a_batch_is_sent_in_one_run(rt):
+    alice = _user(rt, "alice")
+    with rt.session() as s:
+        acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
+    bot = _bot(rt, alice, acc.id, "a1")
+    vault = Vault.from_settings(rt.settings)
+    with json_receiver() as (url, got):
+        _subscribe(rt, alice, url, ["fill"])
+        dispatch(rt, vault)
+        for i in range(40):
+            _tick(rt, bot, 1_767_225_600_000 + i * MIN)
+        with rt.read() as s:
+            fills = s.exec(select(BotEvent).where(BotEvent.kind == "fill")).all()
+            others = s.exec(select(BotEvent).where(BotEvent.kind != "fill")).all()
+        result = dispatch(rt, vault, limit=1)
+    assert len(fills) >= 3 and others  # signals, orders and state changes are skipped
+    assert result["claimed"] == result["sent"] == len(got) == len(fills)
+    assert dispatch(rt, vault, limit=1)["claimed"] == 0
