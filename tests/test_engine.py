@@ -204,6 +204,13 @@ def test_paper_bot_and_backtest_agree_trade_for_trade(rt, owner, account, case):
             assert theirs["exit_reason"] == "end"
     pnl = sum(t["pnl"] for t in backtested if t["exit_reason"] != "end")
     assert sum(t.pnl for t in closed) == pytest.approx(pnl, abs=0.01)
+    # Final equity to the cent: the paper account's cash plus what is still held, sold at the
+    # last close with the fee (as the backtest closes it, marked "end").
+    held = sum(t.amount for t in trades if t.status == "open")
+    last = float(df["close"].iloc[-1])
+    cash = paper.fetch_balance()["USDT"].total
+    paper_equity = cash + held * last - held * last * market.taker_fee
+    assert paper_equity == pytest.approx(result.metrics["final_equity"], abs=0.01)
     if "dca" in case:
         assert "scheduled" in purposes
 
