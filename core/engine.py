@@ -86,7 +86,7 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
             _feed(exchange),
             symbol=bot.symbol,
             timeframe=bot.timeframe,
-            limit=min(window, 5000),
+            limit=min(window, marketdata.MAX_LIMIT),
             now_ms=candle_ts + step,
         )
         if not candles or candles[-1].ts != candle_ts:
