@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text
 
-from core import db
+from core.platform import db
 
 
 def schema(url: str) -> tuple[str, ...]:

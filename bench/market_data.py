@@ -24,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core import db, marketdata, migrate
 from core.exchanges.live import LiveExchange
+from core.platform import db, migrate
 from tests.fakes.clocked import ClockedFake
 
 MINUTE = 60_000
@@ -50,7 +50,7 @@ def run(bots: int, markets: int, candles: int, window: int, threads: int) -> dic
 
     def bot(i: int, now: int) -> int:
         symbol = symbols[i % len(symbols)]
-        got = marketdata.closed_candles(
+        got = candles.closed_candles(
             engine, feed(), symbol=symbol, timeframe="1m", limit=window, now_ms=now
         )
         return len(got)
@@ -67,7 +67,7 @@ def run(bots: int, markets: int, candles: int, window: int, threads: int) -> dic
             served_now = sum(pool.map(lambda i, now=now: bot(i, now), range(bots)))
             elapsed = time.perf_counter() - start
             requests = venue.klines_requests() - before
-            marketdata.clear_memory_cache()  # the same reads again, database only
+            candles.clear_memory_cache()  # the same reads again, database only
             start = time.perf_counter()
             cache_served += sum(pool.map(lambda i, now=now: bot(i, now), range(bots)))
             cache_busy += time.perf_counter() - start

@@ -27,10 +27,10 @@ from streamlit import logger as st_logger
 from streamlit.testing.v1 import AppTest
 
 from core import users
-from core.exchanges.paper_book import open_paper_account
+from core.exchanges import open_paper_account
 from core.exchanges.sim_price import SYMBOLS
 from core.models import WorkerHeartbeat, utcnow
-from core.runtime import start
+from core.platform.runtime import start
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_APP = str(ROOT / "tests" / "apps" / "page_app.py")

@@ -3,7 +3,7 @@ the default thread count, several candle closes replayed back to back.
 
 Lag is candle close -> tick finished when the ticks of a candle are enqueued at its close.
 Market-data requests are the sim feed's candle requests made by the shared cache
-(core.marketdata), per market and candle; the paper exchange's own price reads (one per order,
+(core.candles.cache), per market and candle; the paper exchange's own price reads (one per order,
 for the fill price) are counted apart. Prints a table per candle, then one JSON line:
 
     python bench/worker_scale.py [--bots 10000] [--candles 3] [--first-candle-ms T]
@@ -39,12 +39,11 @@ from pydantic import SecretStr
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, engine, users
-from core.config import Settings
-from core.exchanges.paper_book import open_paper_account
-from core.exchanges.sim import SimExchange
+from core import bots, trading, users
+from core.exchanges import SimExchange, open_paper_account
 from core.models import BotOrder, Tick
-from core.runtime import start
+from core.platform.config import Settings
+from core.platform.runtime import start
 from worker.embedded import ThreadConsumer
 from worker.service import build_service
 
@@ -61,7 +60,7 @@ def setup(rt, n: int) -> None:
             open_paper_account(s, owner_id=owner.id, label=f"p{i}", balances={"USDT": 1e9})
             for i in range(max(1, n // 100))
         ]
-        lookup = engine.market_lookup(rt)
+        lookup = trading.market_lookup(rt)
         for i in range(n):
             spec = bots.BotSpec(
                 name=f"b{i}",
@@ -203,7 +202,7 @@ def main() -> None:
     print(f"{'candle':>8}{'ticks':>8}{'orders':>8}{'lag p99 s':>11}{'lag max s':>11}")
     for k, n, orders, c99, cmax in rows:
         print(f"{k:>8}{n:>8}{orders:>8}{c99:>11.1f}{cmax:>11.1f}")
-    market_requests = requests["core.marketdata"] / (len(SYMBOLS) * args.candles)
+    market_requests = requests["core.candles.cache"] / (len(SYMBOLS) * args.candles)
     print(
         f"{'bots':>8}{'candles':>9}{'ticks/s':>10}{'lag p50 s':>11}{'lag p99 s':>11}{'rss MB':>8}"
     )

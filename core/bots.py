@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from core import audit
 from core.errors import Conflict, InvalidInput, NotFound
-from core.exchanges.base import Market, timeframe_ms
-from core.inputs import clean_text
+from core.exchanges import Market, timeframe_ms
 from core.models import Bot, BotEvent, ExchangeAccount, User, utcnow
-from core.strategies import get_strategy
+from core.platform import audit
+from core.platform.inputs import clean_text
+from core.strategy import get_strategy
 
 EDITABLE_WHEN = ("stopped",)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {

@@ -7,9 +7,8 @@ import logging
 
 from core import bots, users
 from core.errors import AppError
-from core.exchanges.factory import market_feed
-from core.exchanges.paper_book import open_paper_account
-from core.runtime import Runtime
+from core.exchanges import market_feed, open_paper_account
+from core.platform.runtime import Runtime
 
 log = logging.getLogger(__name__)
 DEMO_USERNAME = "demo"

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core import audit
 from core.errors import (
     AccountDisabled,
     AccountLocked,
@@ -22,9 +21,10 @@ from core.errors import (
     InvalidInput,
     NotFound,
 )
-from core.inputs import check_password, clean_email, clean_text, clean_username
 from core.models import AppSetting, User, utcnow
-from core.security import check_password_hash, hash_password
+from core.platform import audit
+from core.platform.inputs import check_password, clean_email, clean_text, clean_username
+from core.platform.security import check_password_hash, hash_password
 
 ROLES = ("admin", "trader")
 REGISTRATION_KEY = "registration_open"

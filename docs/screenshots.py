@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
 
-from core import bots, engine, users  # noqa: E402
-from core.config import Settings  # noqa: E402
-from core.exchanges.paper_book import open_paper_account  # noqa: E402
-from core.runtime import start  # noqa: E402
+from core import bots, trading, users  # noqa: E402
+from core.exchanges import open_paper_account  # noqa: E402
+from core.platform.config import Settings  # noqa: E402
+from core.platform.runtime import start  # noqa: E402
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY  # noqa: E402
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, _free_port, _wait_healthy, shoot  # noqa: E402
 
@@ -77,7 +77,7 @@ def backfill(data_dir: Path, hours: float) -> None:
             **risk,
         )
         with rt.session() as s:
-            bot = bots.create_bot(s, owner=alice, spec=spec, markets=engine.market_lookup(rt))
+            bot = bots.create_bot(s, owner=alice, spec=spec, markets=trading.market_lookup(rt))
             bots.change_status(s, owner=alice, bot_id=bot.id, action="start")
             ids.append(bot.id)
     now = int(time.time() * 1000)
@@ -85,7 +85,7 @@ def backfill(data_dir: Path, hours: float) -> None:
     first = last - int(hours * 60) * MIN
     for ts in range(first, last + MIN, MIN):
         for bot_id in ids:
-            engine.run_bot_tick(rt, bot_id=bot_id, candle_ts=ts, clock=lambda t=ts: t + MIN + 1000)
+            trading.run_bot_tick(rt, bot_id=bot_id, candle_ts=ts, clock=lambda t=ts: t + MIN + 1000)
     rt.engine.dispose()
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import notify, users
 from core.errors import AppError
-from core.vault import Vault
+from core.platform.vault import Vault
 from ui import boot
 from ui.session import current_user
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import admin_reports, bots
+from core import bots, views
 from core.errors import AppError
 from ui import boot
 from ui.session import require_admin
@@ -12,7 +12,7 @@ admin = require_admin(rt)
 st.title("All bots")
 
 with rt.read() as session:
-    rows = admin_reports.admin_bots(session)
+    rows = views.admin_bots(session)
 if not rows:
     st.info("No bots on this platform yet.")
     st.stop()

@@ -5,10 +5,10 @@ Results are kept in session_state, so reruns (widgets, tabs, row clicks) never r
 
 import streamlit as st
 
-from core import backtest_service as svc
-from core.backtest_sweep import run_sweep, settings_for_row, sweep_grid
+from core import backtest
+from core.backtest import run_sweep, settings_for_row, sweep_grid
 from core.errors import AppError
-from core.strategies import get_strategy
+from core.strategy import get_strategy
 from ui import boot
 from ui.backtest_form import settings_inputs, sweep_inputs
 from ui.backtest_view import show_run, show_sweep
@@ -26,14 +26,14 @@ raw, csv = settings_inputs("bt_")
 tab_run, tab_sweep = st.tabs(["Backtest", "Parameter sweep"])
 
 
-def load(settings: svc.BacktestSettings) -> svc.LoadedCandles:
+def load(settings: backtest.BacktestSettings) -> backtest.LoadedCandles:
     bar = st.progress(0.0, text="Loading candles…")
 
     def progress(done: int, total: int) -> None:
         share = done / total if total else 1.0
         bar.progress(share, text=f"Downloading candles: {done:,} of {total:,}")
 
-    loaded = svc.load_candles(rt, settings, csv=csv, progress=progress)
+    loaded = backtest.load_candles(rt, settings, csv=csv, progress=progress)
     bar.empty()
     if loaded.downloaded:
         st.toast(f"{loaded.downloaded:,} new candles downloaded into the cache.")
@@ -43,10 +43,10 @@ def load(settings: svc.BacktestSettings) -> svc.LoadedCandles:
 with tab_run:
     if st.button("Run backtest", type="primary", key="bt_run"):
         try:
-            settings = svc.check_settings(raw)
+            settings = backtest.check_settings(raw)
             loaded = load(settings)
             with st.spinner("Running the backtest…"):
-                st.session_state["bt_last"] = (raw, svc.run(settings, loaded))
+                st.session_state["bt_last"] = (raw, backtest.run(settings, loaded))
         except AppError as exc:
             show_error(exc)
     last = st.session_state.get("bt_last")
@@ -61,7 +61,7 @@ with tab_sweep:
     axes = sweep_inputs(get_strategy(raw.strategy), "sw_")
     if st.button("Run sweep", type="primary", key="sw_run", disabled=not axes):
         try:
-            settings = svc.check_settings(raw)
+            settings = backtest.check_settings(raw)
             sweep_grid(settings.strategy, axes)  # a bad range is refused before any download
             loaded = load(settings)
             bar = st.progress(0.0, text="Sweeping…")
@@ -92,7 +92,7 @@ with tab_sweep:
             try:
                 if row not in sweep["runs"]:
                     picked = settings_for_row(sweep["settings"], sweep["result"], row)
-                    sweep["runs"][row] = svc.run(picked, sweep["loaded"])
+                    sweep["runs"][row] = backtest.run(picked, sweep["loaded"])
                 chosen = sweep["runs"][row]
                 st.subheader(
                     "Backtest of "

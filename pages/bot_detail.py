@@ -6,7 +6,7 @@ The live part refreshes every few seconds inside a fragment; plotly keeps the us
 import pandas as pd
 import streamlit as st
 
-from core import bots, botview, charts, reports
+from core import bots, views
 from ui import boot
 from ui.format import badge, money, short_when, trade_table, when
 from ui.session import current_user
@@ -26,7 +26,7 @@ bot_id = st.selectbox(
     "Bot",
     ids,
     index=ids.index(wanted) if wanted in ids else 0,
-    format_func=lambda i: botview.bot_label(next(b for b in mine if b.id == i)),
+    format_func=lambda i: views.bot_label(next(b for b in mine if b.id == i)),
 )
 st.session_state["detail_bot_id"] = bot_id
 window = st.select_slider(
@@ -37,14 +37,14 @@ window = st.select_slider(
 @st.fragment(run_every=5)
 def live() -> None:
     with st.spinner("Loading market data…"):  # shown only when it takes over half a second
-        data = botview.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
+        data = views.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
     bot = data["bot"]
     st.markdown(f"### {bot.name} {badge(bot.status, bot.status_reason)}")
     with rt.read() as session:
-        flt = reports.TradeFilter(bot_id=bot.id)
-        rows, totals = reports.trades(session, owner=user, flt=flt, limit=200)
-        curve = reports.pnl_curve(session, owner=user, bot_id=bot.id)
-        positions = reports.open_positions(session, owner=user, bot_id=bot.id)
+        flt = views.TradeFilter(bot_id=bot.id)
+        rows, totals = views.trade_list(session, owner=user, flt=flt, limit=200)
+        curve = views.pnl_curve(session, owner=user, bot_id=bot.id)
+        positions = views.open_positions(session, owner=user, bot_id=bot.id)
         events = bots.events(session, owner=user, bot_id=bot.id, limit=100)
     cols = st.columns(4)
     cols[0].metric("Realised PnL", money(totals["pnl"]))
@@ -55,7 +55,7 @@ def live() -> None:
     if data["candles"].empty:
         st.info("No market data yet: the chart appears after the first candle closes.")
     else:
-        fig = charts.candlestick(
+        fig = views.candlestick(
             data["candles"],
             title=f"{bot.symbol} {bot.timeframe}",
             indicators=data["indicators"],
@@ -67,7 +67,7 @@ def live() -> None:
             [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
         )
         st.plotly_chart(
-            charts.equity_curve({"realised PnL": series}, title="Realised PnL"),
+            views.equity_curve({"realised PnL": series}, title="Realised PnL"),
             width="stretch",
             key=f"equity{bot.id}",
         )
@@ -94,7 +94,7 @@ def live() -> None:
         trade_table(rows, one_bot=True)
     with tabs[1]:
         st.dataframe(
-            botview.orders_of(rt, owner=user, bot_id=bot.id),
+            views.orders_of(rt, owner=user, bot_id=bot.id),
             hide_index=True,
             width="stretch",
         )

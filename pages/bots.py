@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import accounts, bots, engine, reports
+from core import accounts, bots, trading, views
 from core.errors import AppError
 from ui import boot
 from ui.bot_form import bot_form
@@ -47,7 +47,7 @@ def edit_form(bot) -> None:
     """The create form, filled with a stopped bot's settings; saving updates that bot."""
     spec = bot_form(
         my_accounts,
-        engine.market_lookup(rt),
+        trading.market_lookup(rt),
         key=f"edit{bot.id}_",
         initial=bots.spec_values(bot),
         submit_label="Save changes",
@@ -60,7 +60,7 @@ def edit_form(bot) -> None:
     try:
         with rt.session() as session:
             bots.update_bot(
-                session, owner=user, bot_id=bot.id, spec=spec, markets=engine.market_lookup(rt)
+                session, owner=user, bot_id=bot.id, spec=spec, markets=trading.market_lookup(rt)
             )
     except AppError as exc:
         st.error(exc.message)
@@ -71,7 +71,7 @@ def edit_form(bot) -> None:
 
 
 with rt.read() as session:
-    cards = reports.bot_cards(session, owner=user)
+    cards = views.bot_cards(session, owner=user)
     my_accounts = accounts.list_accounts(session, owner=user)
 
 if not cards:
@@ -120,12 +120,12 @@ if prefill:
     if cols[1].button("Clear", key="bot_prefill_clear"):
         st.session_state.pop("bot_prefill", None)
         st.rerun()
-spec = bot_form(my_accounts, engine.market_lookup(rt), initial=prefill)
+spec = bot_form(my_accounts, trading.market_lookup(rt), initial=prefill)
 if spec is not None:
     try:
         with rt.session() as session:
             created = bots.create_bot(
-                session, owner=user, spec=spec, markets=engine.market_lookup(rt)
+                session, owner=user, spec=spec, markets=trading.market_lookup(rt)
             )
     except AppError as exc:
         st.error(exc.message)

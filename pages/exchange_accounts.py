@@ -3,7 +3,7 @@ re-enter, check, show balances, delete. Keys are shown masked; secrets never aga
 
 import streamlit as st
 
-from core import account_checks, account_keys, accounts
+from core import accounts
 from core.errors import AppError
 from ui import boot
 from ui.format import when
@@ -20,7 +20,7 @@ STATUS_TEXT = {
 OFFER = "exchange_accounts_offer_unverified"  # (form, message) whose check found no exchange
 
 
-def show_outcome(outcome: account_checks.SaveOutcome, prefix: str) -> None:
+def show_outcome(outcome: accounts.SaveOutcome, prefix: str) -> None:
     if outcome.result == "unreachable":  # rerun to offer the second confirmation
         st.session_state[OFFER] = (prefix, outcome.message)
         st.rerun()
@@ -37,8 +37,8 @@ def credential_inputs(exchange_id: str, prefix: str) -> tuple[str, str, dict[str
     api_key = st.text_input("API key", type="password", key=f"{prefix}_key")
     secret = st.text_input("Secret", type="password", key=f"{prefix}_secret")
     extra = {
-        name: st.text_input(account_keys.extra_label(name), type="password", key=f"{prefix}_{name}")
-        for name in account_keys.extra_fields(exchange_id)
+        name: st.text_input(accounts.extra_label(name), type="password", key=f"{prefix}_{name}")
+        for name in accounts.extra_fields(exchange_id)
     }
     return api_key, secret, extra
 
@@ -57,10 +57,10 @@ def unverified_choice(prefix: str) -> bool:
 def account_actions(acc: accounts.AccountInfo) -> None:
     cols = st.columns(3)
     if acc.kind == "live" and cols[0].button("Check now", key=f"check_{acc.id}"):
-        checked = account_checks.check_account(rt, owner=user, account_id=acc.id)
+        checked = accounts.check_account(rt, owner=user, account_id=acc.id)
         st.info(f"Status now: {checked.status} {checked.status_reason}".strip())
     if cols[1].button("Balances", key=f"bal_{acc.id}"):
-        balances = account_checks.balances_for_account(rt, owner=user, account_id=acc.id)
+        balances = accounts.balances_for_account(rt, owner=user, account_id=acc.id)
         rows = [{"asset": a, "free": b.free, "used": b.used} for a, b in balances.items()]
         if rows:
             st.dataframe(rows, hide_index=True)
@@ -90,7 +90,7 @@ def reenter_form(acc: accounts.AccountInfo) -> None:
         api_key, secret, extra = credential_inputs(acc.exchange_id, prefix)
         allow = unverified_choice(prefix)
         if st.form_submit_button("Replace key"):
-            outcome = account_checks.reenter_key(
+            outcome = accounts.reenter_key(
                 rt, owner=user, account_id=acc.id, api_key=api_key, secret=secret,
                 extra=extra, allow_unverified=allow,
             )  # fmt: skip
@@ -133,7 +133,7 @@ def account_list() -> None:
 
 def add_live_form() -> None:
     exchange_id = st.selectbox(
-        "Exchange", account_keys.exchange_choices(), index=None, placeholder="Type to search"
+        "Exchange", accounts.exchange_choices(), index=None, placeholder="Type to search"
     )
     if exchange_id is None:
         return
@@ -141,12 +141,12 @@ def add_live_form() -> None:
     with st.form(prefix):
         label = st.text_input("Label", max_chars=64, key=f"{prefix}_label")
         api_key, secret, extra = credential_inputs(exchange_id, prefix)
-        sandbox = account_keys.has_sandbox(exchange_id) and st.checkbox(
+        sandbox = accounts.has_sandbox(exchange_id) and st.checkbox(
             "Testnet / sandbox", key=f"{prefix}_sandbox"
         )
         allow = unverified_choice(prefix)
         if st.form_submit_button("Check and save"):
-            outcome = account_checks.add_live_account(
+            outcome = accounts.add_live_account(
                 rt, owner=user, exchange_id=exchange_id, label=label, api_key=api_key,
                 secret=secret, extra=extra, sandbox=sandbox, allow_unverified=allow,
             )  # fmt: skip
@@ -160,15 +160,15 @@ def add_paper_form() -> None:
     with st.form("add_paper"):
         label = st.text_input("Label", max_chars=64, key="paper_label")
         feed = st.selectbox(
-            "Prices", ["sim", *account_keys.exchange_choices()], key="paper_feed",
+            "Prices", ["sim", *accounts.exchange_choices()], key="paper_feed",
             help="sim: a simulated market; an exchange: its live public prices (no key needed)",
         )  # fmt: skip
         text = st.text_input("Starting balances", value="USDT=10000", key="paper_balances")
         if st.form_submit_button("Open paper account"):
             with rt.session() as session:
-                account_checks.add_paper_account(
+                accounts.add_paper_account(
                     session, owner=user, label=label, feed=feed,
-                    balances=account_keys.parse_balances(text),
+                    balances=accounts.parse_balances(text),
                 )  # fmt: skip
             st.success("Paper account opened.")
 

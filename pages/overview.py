@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core import admin_reports, charts, reports
+from core import views
 from ui import boot
 from ui.format import badge, money, when
 from ui.session import current_user
@@ -13,13 +13,13 @@ user = current_user(rt)
 
 st.title("Overview")
 with rt.read() as session:
-    stats = reports.bot_stats(session, owner=user)
-    summary = reports.summarise(stats)
-    cards = reports.bot_cards(session, owner=user, stats=stats)
-    positions = reports.open_positions(session, owner=user)
-    equity = reports.paper_equity(session, owner=user)
-    curve = reports.pnl_curve(session, owner=user)
-    worker = admin_reports.worker_status(session)
+    stats = views.bot_stats(session, owner=user)
+    summary = views.summarise(stats)
+    cards = views.bot_cards(session, owner=user, stats=stats)
+    positions = views.open_positions(session, owner=user)
+    equity = views.paper_equity(session, owner=user)
+    curve = views.pnl_curve(session, owner=user)
+    worker = views.worker_status(session)
 
 if not worker["healthy"]:
     last = when(worker["last_beat"]) if worker["last_beat"] else "never"
@@ -63,7 +63,7 @@ if curve:
         [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
     )
     st.plotly_chart(
-        charts.equity_curve({"realised PnL": series}, title="Equity curve: realised PnL"),
+        views.equity_curve({"realised PnL": series}, title="Equity curve: realised PnL"),
         width="stretch",
     )
 

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from core import admin_reports, audit, db, migrate
-from core.logs import tail
+from core import views
 from core.models import utcnow
+from core.platform import audit, db, migrate
+from core.platform.logs import tail
 from ui import boot
 from ui.format import when
 from ui.session import require_admin
@@ -16,7 +17,7 @@ require_admin(rt)
 
 st.title("System")
 with rt.read() as session:
-    workers = admin_reports.worker_status(session)
+    workers = views.worker_status(session)
     actions, actors = audit.filter_choices(session)
 
 cols = st.columns(4)
@@ -29,7 +30,7 @@ cols[2].metric(
 )
 cols[3].metric("Environment", rt.settings.env)
 cols = st.columns(4)
-cols[0].metric("Queue", admin_reports.queue_backend(rt.settings).split(" ", 1)[0])
+cols[0].metric("Queue", views.queue_backend(rt.settings).split(" ", 1)[0])
 cols[1].metric(
     "Queue depth",
     "—" if workers["queue_depth"] is None else workers["queue_depth"],
@@ -38,7 +39,7 @@ cols[1].metric(
 cols[2].metric("Live workers", workers["alive"], help="Workers that beat within the last minute")
 cols[3].metric("Worker mode", rt.settings.worker)
 st.caption(
-    f"Queue: {admin_reports.queue_backend(rt.settings)} · data directory: "
+    f"Queue: {views.queue_backend(rt.settings)} · data directory: "
     f"`{rt.settings.data_dir.resolve()}`"
 )
 
@@ -56,7 +57,7 @@ if workers["workers"]:
                 "version": w.version,
                 "started": when(w.started_at),
                 "last beat": when(w.last_beat),
-                "seconds ago": int((now - admin_reports.aware(w.last_beat)).total_seconds()),
+                "seconds ago": int((now - views.aware(w.last_beat)).total_seconds()),
                 "queue depth": w.queue_depth,
             }
             for w in workers["workers"]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from core import fills, reports
+from core import views
 from ui import boot
 from ui.format import money, trade_table, when
 from ui.session import current_user
@@ -16,7 +16,7 @@ user = current_user(rt)
 st.title("Trades")
 
 with rt.read() as session:
-    my_bots = reports.bot_choices(session, owner=user)
+    my_bots = views.bot_choices(session, owner=user)
 if not my_bots:
     st.info("No trades yet: trades appear here once one of your bots buys or sells.")
     st.stop()
@@ -67,11 +67,11 @@ def download(label: str, make_csv, file_name: str) -> None:
 
 
 def show_round_trips() -> None:
-    flt = reports.TradeFilter(
+    flt = views.TradeFilter(
         bot_id=bot_id, symbol=symbol, outcome=outcome, since_ms=since_ms, until_ms=until_ms
     )
     with rt.read() as session:
-        totals = reports.trade_totals(session, owner=user, flt=flt)
+        totals = views.trade_totals(session, owner=user, flt=flt)
     top = st.columns(4)
     top[0].metric("Trades", f"{totals['trades']:,}")
     top[1].metric("Realised PnL", money(totals["pnl"]))
@@ -83,22 +83,22 @@ def show_round_trips() -> None:
         return
     offset = page_offset(totals["trades"])
     with rt.read() as session:
-        rows = reports.trade_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
+        rows = views.trade_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
     trade_table(rows)
 
     def make_csv() -> str:
         with rt.read() as session:
-            return reports.export_trades_csv(session, owner=user, flt=flt)
+            return views.export_trades_csv(session, owner=user, flt=flt)
 
     download("Download CSV", make_csv, "steadybot-trades.csv")
 
 
 def show_fills() -> None:
-    flt = fills.FillFilter(
+    flt = views.FillFilter(
         bot_id=bot_id, symbol=symbol, side=side, since_ms=since_ms, until_ms=until_ms
     )
     with rt.read() as session:
-        totals = fills.fill_totals(session, owner=user, flt=flt)
+        totals = views.fill_totals(session, owner=user, flt=flt)
     top = st.columns(4)
     top[0].metric("Fills", f"{totals['fills']:,}")
     top[1].metric("Bought", f"{totals['bought']:,.2f}")
@@ -109,7 +109,7 @@ def show_fills() -> None:
         return
     offset = page_offset(totals["fills"])
     with rt.read() as session:
-        rows = fills.fill_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
+        rows = views.fill_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
     st.dataframe(
         [{**r, "candle_ts": when(r["candle_ts"])} for r in rows],
         hide_index=True,
@@ -118,9 +118,9 @@ def show_fills() -> None:
 
     def make_csv() -> str:
         with rt.read() as session:
-            return fills.export_csv(session, owner=user, flt=flt)
+            return views.export_csv(session, owner=user, flt=flt)
 
-    download("Download CSV", make_csv, "steadybot-fills.csv")
+    download("Download CSV", make_csv, "steadybot-views.csv")
 
 
 if view == "Fills":

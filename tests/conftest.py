@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from core.config import Settings
-from core.runtime import Runtime, start
+from core.platform.config import Settings
+from core.platform.runtime import Runtime, start
 
 PG_ADMIN_URL = os.environ.get("STEADYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("STEADYBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -103,7 +103,7 @@ def pg_url() -> Iterator[str]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield admin.rsplit("/", 1)[0] + f"/{name}"
-    from core.db import dispose_engines
+    from core.platform.db import dispose_engines
 
     dispose_engines()
     with psycopg.connect(admin, autocommit=True) as conn:

@@ -11,11 +11,13 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlmodel import select
 
-from core import account_checks, account_keys, accounts
+from core.accounts import credentials as account_keys
+from core.accounts import onboarding as account_checks
+from core.accounts import store as accounts
 from core.errors import Conflict, ExchangeAuthError, ExchangeTemporaryError, SecretUnreadable
 from core.exchanges.base import Balance
 from core.models import AuditLog, Bot, ExchangeAccount, User
-from core.runtime import start
+from core.platform.runtime import start
 from tests.conftest import make_settings
 
 KEY = "AKIA-good-api-key-0001"

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from core import account_checks, accounts
+from core.accounts import onboarding as account_checks
+from core.accounts import store as accounts
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.models import ExchangeAccount, User
 from tests.test_accounts import KEY, SECRET, StubExchange, add, catalogue, rows  # noqa: F401

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core import account_checks
+from core.accounts import onboarding as account_checks
 from core.models import ExchangeAccount, User
-from core.runtime import start
+from core.platform.runtime import start
 from tests.conftest import make_settings
 
 pytest.importorskip("core.exchanges.live")

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import text
 from sqlmodel import select
 
-from core import accounts
+from core.accounts import store as accounts
 from core.errors import ExchangeAuthError, SecretUnreadable
 from core.models import AuditLog, ExchangeAccount, User
 from tests.test_accounts import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401

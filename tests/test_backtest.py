@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import backtest_fast
-from core.backtest import run_backtest
-from core.candles_csv import load_candles_csv
+from core.backtest import vectorised as backtest_fast
+from core.backtest.walk import run_backtest
+from core.candles.csv_import import load_candles_csv
 from core.errors import InvalidInput
 from core.exchanges.base import Market
 from core.exchanges.sim import sim_candles
-from core.rules import Risk
+from core.strategy.risk import Risk
 
 MKT = Market(
     symbol="X/USDT",
@@ -276,8 +276,8 @@ def test_vectorised_rounding_is_the_markets_rounding(step):
         [rng.uniform(0, 1000, 3000), np.arange(3000) * (step / 4), rng.uniform(0, 1, 1000)]
     )
     mkt = Market("X/USDT", "X", "USDT", amount_step=step, price_step=step)
-    floor = backtest_fast.to_step(values, step, "floor")
-    nearest = backtest_fast.to_step(values, step, "round")
+    floor = backtest_fast.to_steps(values, step, "floor")
+    nearest = backtest_fast.to_steps(values, step, "round")
     assert floor.tolist() == [mkt.round_amount(v) for v in values.tolist()]
     assert nearest.tolist() == [mkt.round_price(v) for v in values.tolist()]
 

@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from core import backtest_display as show
-from core import backtest_service as svc
-from core.backtest_sweep import MAX_RUNS, SweepAxis, run_sweep, settings_for_row, sweep_grid
+from core.backtest import display as show
+from core.backtest import service as svc
+from core.backtest.sweep import MAX_RUNS, SweepAxis, run_sweep, settings_for_row, sweep_grid
 from core.bots import BotSpec
-from core.config import load_settings
 from core.errors import ExchangeTemporaryError, InvalidInput
 from core.exchanges.sim import SimExchange
-from core.runtime import start
+from core.platform.config import load_settings
+from core.platform.runtime import start
 
 NOW = int(datetime(2026, 11, 20, 12, 30, tzinfo=UTC).timestamp() * 1000)
 BASE = svc.BacktestSettings(
@@ -246,7 +246,7 @@ def test_bad_sweeps_are_refused_before_anything_runs(axes, message):
 
 
 def test_a_sweep_too_heavy_for_its_candles_is_refused_before_running(monkeypatch):
-    monkeypatch.setattr("core.backtest_sweep.MAX_CANDLE_RUNS", 1_000)
+    monkeypatch.setattr("core.backtest.sweep.MAX_CANDLE_RUNS", 1_000)
     s = checked()
     loaded = svc.load_candles(None, s, now_ms=NOW)  # 744 candles: 2 runs are too many
     with pytest.raises(InvalidInput, match="2 backtests over 744 candles is too much"):

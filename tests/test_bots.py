@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, engine, users
+from core import bots, users
 from core.errors import Conflict, InvalidInput, NotFound
 from core.exchanges.paper_book import open_paper_account
 from core.models import Bot
+from core.trading import tick as engine
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core import db
 from core.models import AuditLog, User
+from core.platform import db
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "Correct-Horse-9"

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from core.config import LOCAL_SECRETS_FILE, load_settings
 from core.errors import ConfigError
+from core.platform.config import LOCAL_SECRETS_FILE, load_settings
 
 
 @pytest.fixture

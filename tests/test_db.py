@@ -8,8 +8,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from core import db
 from core.errors import ConfigError
+from core.platform import db
 
 
 def _writer(url: str, rounds: int, barrier, out) -> None:

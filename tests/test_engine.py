@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, engine, users
-from core.backtest import run_backtest
-from core.exchanges.factory import account_exchange
+from core import bots, users
+from core.accounts.connect import account_exchange
+from core.backtest.walk import run_backtest
 from core.exchanges.paper_book import open_paper_account
 from core.exchanges.sim import sim_candles
 from core.models import Bot, BotEvent, BotOrder, PaperOrder, Trade
-from core.rules import Risk
+from core.strategy.risk import Risk
+from core.trading import tick as engine
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 MIN = 60_000
@@ -122,7 +123,7 @@ def test_crash_after_pending_submit_is_reconciled_exactly_once(rt, owner, accoun
 def test_a_strategy_that_raises_puts_only_its_bot_in_error(rt, owner, account, monkeypatch):
     good = make_bot(rt, owner, account, name="good")
     bad = make_bot(rt, owner, account, name="bad", strategy="rsi", params={})
-    from core.strategies.builtin import RsiReversion
+    from core.strategy.builtin import RsiReversion
 
     def boom(self, close, params):
         raise ZeroDivisionError("strategy bug")

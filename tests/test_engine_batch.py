@@ -1,4 +1,4 @@
-"""Batched ticks (core.engine_batch) give exactly what one-by-one ticks give, in a bounded
+"""Batched ticks (core.trading.batch) give exactly what one-by-one ticks give, in a bounded
 number of SQL statements per batch, and keep the single-tick rules for the exceptions."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from core import bots, engine, engine_batch, users
+from core import bots, users
 from core.exchanges.paper_book import open_paper_account
 from core.models import Bot, BotEvent, BotOrder, PaperBalance, PaperOrder, Trade
-from core.runtime import start
+from core.platform.runtime import start
+from core.trading import batch as engine_batch
+from core.trading import tick as engine
 from tests.conftest import make_settings
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -172,7 +174,7 @@ def _count_statements(rt, run) -> int:
 def _quiet_candle(rt, bot_id: int) -> int:
     """A candle on which the bot's sma_cross (5, 20) gives no signal."""
     from core.exchanges.sim import sim_candles
-    from core.strategies import get_strategy
+    from core.strategy import get_strategy
 
     with rt.read() as s:
         symbol = s.get(Bot, bot_id).symbol
@@ -224,7 +226,7 @@ def test_a_batch_skips_bots_not_running_and_ticks_already_done(rt):
 
 def test_a_failing_strategy_in_a_batch_puts_only_its_bots_in_error(rt, monkeypatch):
     ids = populate(rt, copies=1)
-    from core.strategies.builtin import RsiReversion
+    from core.strategy.builtin import RsiReversion
 
     def boom(self, close, params):
         raise ZeroDivisionError("strategy bug")

@@ -6,7 +6,8 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import select
 
-from core import account_keys, accounts
+from core.accounts import credentials as account_keys
+from core.accounts import store as accounts
 from core.models import ExchangeAccount, User
 from tests.test_accounts import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401
 from tests.ui.helpers import button, page, text_input

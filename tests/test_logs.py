@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from core.logs import configure_logging, register_secret, tail
+from core.platform.logs import configure_logging, register_secret, tail
 
 
 def test_log_lines_have_time_level_logger_process_thread(data_dir):

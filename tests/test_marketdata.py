@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlmodel import func, select
 
-from core import marketdata
+from core.candles import cache as marketdata
 from core.errors import InvalidInput, RateLimited
 from core.exchanges.base import Candle, Exchange
 from core.models import Candle as CandleRow

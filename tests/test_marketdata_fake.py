@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlmodel import func, select
 
-from core import marketdata
+from core.candles import cache as marketdata
 from core.exchanges import live
 from core.models import Candle as CandleRow
 from tests.fakes.clocked import ClockedFake

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from core import db, migrate
+from core.platform import db, migrate
 
 
 def _rows_survive_upgrade(url: str) -> None:

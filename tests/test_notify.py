@@ -6,9 +6,9 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import select
 
-from core import notify
 from core.errors import InvalidInput
 from core.models import NotificationSetting, User
+from core.notify import channels as notify
 from tests.fakes.receiver import json_receiver
 
 

@@ -8,12 +8,15 @@ import time
 import pytest
 from sqlmodel import select
 
-from core import account_checks, bots, engine, notify, users
+from core import bots, users
+from core.accounts import onboarding as account_checks
 from core.exchanges.paper_book import open_paper_account
 from core.models import Bot, BotEvent, BotOrder
-from core.notify_outbox import claim, dispatch, event_kind
-from core.runtime import start
-from core.vault import Vault
+from core.notify import channels as notify
+from core.notify.outbox import claim, dispatch, event_kind
+from core.platform.runtime import start
+from core.platform.vault import Vault
+from core.trading import tick as engine
 from tests.conftest import make_settings
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.receiver import json_receiver

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import reports
 from core.models import Bot, Candle, ExchangeAccount, Trade, User
+from core.views import dashboard as reports
+from core.views import trades as trade_views
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 MS = 1000
@@ -148,11 +149,15 @@ def test_pnl_curve_is_cumulative(rt, world):
 
 def test_trade_filters_and_totals(rt, world):
     with rt.read() as s:
-        wins, totals = reports.trades(
-            s, owner=world["alice"], flt=reports.TradeFilter(outcome="win")
+        wins, totals = trade_views.trade_list(
+            s, owner=world["alice"], flt=trade_views.TradeFilter(outcome="win")
         )
-        losses, _ = reports.trades(s, owner=world["alice"], flt=reports.TradeFilter(outcome="loss"))
-        eth, _ = reports.trades(s, owner=world["alice"], flt=reports.TradeFilter(symbol="ETH/USDT"))
+        losses, _ = trade_views.trade_list(
+            s, owner=world["alice"], flt=trade_views.TradeFilter(outcome="loss")
+        )
+        eth, _ = trade_views.trade_list(
+            s, owner=world["alice"], flt=trade_views.TradeFilter(symbol="ETH/USDT")
+        )
     assert {r["pnl"] for r in wins} == {10.0, 7.0} and totals["trades"] == 2
     assert [r["pnl"] for r in losses] == [-4.0]
     assert len(eth) == 2
@@ -160,16 +165,16 @@ def test_trade_filters_and_totals(rt, world):
 
 def test_a_user_never_sees_another_users_trades(rt, world):
     with rt.read() as s:
-        rows, totals = reports.trades(
-            s, owner=world["alice"], flt=reports.TradeFilter(bot_id=world["bobs"].id)
+        rows, totals = trade_views.trade_list(
+            s, owner=world["alice"], flt=trade_views.TradeFilter(bot_id=world["bobs"].id)
         )
     assert rows == [] and totals["trades"] == 0
 
 
 def test_csv_export_has_a_header_and_one_line_per_trade(rt, world):
     with rt.read() as s:
-        rows, _ = reports.trades(s, owner=world["alice"], flt=reports.TradeFilter())
-    text = reports.trades_csv(rows)
+        rows, _ = trade_views.trade_list(s, owner=world["alice"], flt=trade_views.TradeFilter())
+    text = trade_views.trades_csv(rows)
     lines = text.strip().splitlines()
     assert lines[0].startswith("id,bot,symbol,status")
     assert len(lines) == 1 + len(rows)

@@ -8,9 +8,12 @@ import io
 
 import pytest
 
-from core import admin_reports, fills, reports
-from core.config import Settings
 from core.models import Bot, BotOrder, Candle, ExchangeAccount, PaperBalance, Trade, User
+from core.platform.config import Settings
+from core.views import dashboard as reports
+from core.views import fills
+from core.views import system as admin_reports
+from core.views import trades as trade_views
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -122,11 +125,11 @@ def test_paged_totals_cover_the_whole_filter_and_the_export_every_row(world):
         s.add_all([_closed(world["bot_a"].id, T0 + i * HOUR, (-1.0) ** i) for i in range(250)])
         s.add(Trade(bot_id=world["bot_a"].id, symbol="BTC/USDT", status="open", amount=1.0,
                     entry_ts=T0, entry_price=100.0))  # fmt: skip
-    flt = reports.TradeFilter()
+    flt = trade_views.TradeFilter()
     with rt.read() as s:
-        page = reports.trade_page(s, owner=world["alice"], flt=flt, limit=100, offset=200)
-        totals = reports.trade_totals(s, owner=world["alice"], flt=flt)
-        text = reports.export_trades_csv(s, owner=world["alice"], flt=flt)
+        page = trade_views.trade_page(s, owner=world["alice"], flt=flt, limit=100, offset=200)
+        totals = trade_views.trade_totals(s, owner=world["alice"], flt=flt)
+        text = trade_views.export_trades_csv(s, owner=world["alice"], flt=flt)
     assert len(page) == 51
     assert totals["trades"] == 251 and totals["closed"] == 250 and totals["wins"] == 125
     assert len(list(csv.DictReader(io.StringIO(text)))) == 251

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from core.errors import ConfigError, SecretUnreadable
 from core.models import ExchangeAccount, NotificationSetting, User
-from core.vault import Vault, rotate_all
+from core.platform.vault import Vault, rotate_all
 
 ROOT = Path(__file__).resolve().parents[1]
 K1, K2, K3 = (Fernet.generate_key().decode() for _ in range(3))

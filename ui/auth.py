@@ -17,7 +17,7 @@ from core import users
 from core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from core.errors import AppError
 from core.models import User
-from core.runtime import Runtime
+from core.platform.runtime import Runtime
 from ui.session import USER_KEY
 
 log = logging.getLogger("steadybot.auth")

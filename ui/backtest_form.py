@@ -7,10 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from core.backtest_service import MAX_FEE_PCT, MAX_SLIPPAGE_BPS, BacktestSettings, sim_symbols
-from core.backtest_sweep import MAX_RUNS, SweepAxis
-from core.exchanges.base import TIMEFRAMES
-from core.exchanges.factory import known_feed_ids
+from core.backtest import (
+    MAX_FEE_PCT,
+    MAX_RUNS,
+    MAX_SLIPPAGE_BPS,
+    BacktestSettings,
+    SweepAxis,
+    sim_symbols,
+)
+from core.exchanges import TIMEFRAMES, known_feed_ids
 from ui.bot_form import param_inputs, risk_inputs, strategy_picker
 
 SOURCE_LABELS = {

@@ -6,10 +6,8 @@ from collections import Counter
 
 import streamlit as st
 
-from core import backtest_display as show
-from core import backtest_service as svc
-from core import charts
-from core.backtest_sweep import METRICS, SweepResult
+from core import backtest, views
+from core.backtest import METRICS, SweepResult
 
 TILES = (
     ("total_return_pct", "Total return", "signed"),
@@ -48,28 +46,31 @@ def metric_tiles(metrics: dict) -> None:
     )
 
 
-def show_run(run: svc.BacktestRun, key: str) -> None:
+def show_run(run: backtest.BacktestRun, key: str) -> None:
     """Everything about one backtest, with the export and the 'create a bot' button."""
     result, settings = run.result, run.settings
     metric_tiles(result.metrics)
     if result.skipped:
         with st.expander(f"{len(result.skipped)} order(s) not placed"):
             st.write("\n".join(f"- {reason}" for reason in result.skipped[:50]))
-    bars, indicators = show.chart_bars(run.candles, run.indicators)
+    bars, indicators = backtest.chart_bars(run.candles, run.indicators)
     title = (
         "CSV upload" if settings.source == "csv" else f"{settings.symbol} · {settings.timeframe}"
     )
     if len(bars) < len(run.candles):
         st.caption(f"{len(run.candles):,} candles, drawn as {len(bars):,} merged bars.")
     st.plotly_chart(
-        charts.candlestick(
-            bars, title=title, indicators=indicators, trades=show.chart_trades(result.trades)
+        views.candlestick(
+            bars, title=title, indicators=indicators, trades=backtest.chart_trades(result.trades)
         ),
         key=f"{key}candles",
     )
     st.plotly_chart(
-        charts.equity_curve(
-            {"strategy": show.thin(result.equity), "buy and hold": show.thin(result.buy_and_hold)},
+        views.equity_curve(
+            {
+                "strategy": backtest.thin(result.equity),
+                "buy and hold": backtest.thin(result.buy_and_hold),
+            },
             title="Equity vs buy and hold",
         ),
         key=f"{key}equity",
@@ -77,7 +78,7 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
     st.markdown(f"**Trades** ({len(result.trades)})")
     if result.trades:
         st.dataframe(
-            show.trades_frame(result.trades),
+            backtest.trades_frame(result.trades),
             hide_index=True,
             key=f"{key}trades",
             column_config={
@@ -96,14 +97,14 @@ def show_run(run: svc.BacktestRun, key: str) -> None:
     cols = st.columns(2)
     cols[0].download_button(
         "Download trades (CSV)",
-        data=show.trades_csv(result.trades),
+        data=backtest.trades_csv(result.trades),
         file_name=f"trades-{settings.strategy}-{(settings.symbol or 'csv').replace('/', '')}.csv",
         mime="text/csv",
         on_click="ignore",
         key=f"{key}download",
     )
     if cols[1].button("Create a bot with these settings", key=f"{key}make_bot"):
-        st.session_state["bot_prefill"] = svc.bot_prefill(settings)
+        st.session_state["bot_prefill"] = backtest.bot_prefill(settings)
         st.switch_page("pages/bots.py")
 
 
@@ -136,7 +137,7 @@ def show_sweep(result: SweepResult, key: str) -> int | None:
     if len(result.params) == 2:
         x, y = result.params
         st.plotly_chart(
-            charts.heatmap(table, x=x, y=y, value=metric, title=METRIC_LABELS.get(metric, metric)),
+            views.heatmap(table, x=x, y=y, value=metric, title=METRIC_LABELS.get(metric, metric)),
             key=f"{key}heatmap",
         )
     else:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.demo import ensure_demo
 from core.errors import ConfigError
-from core.runtime import Runtime, start
+from core.platform.runtime import Runtime, start
 
 
 def _secrets() -> dict:

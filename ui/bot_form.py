@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from core.bots import BotSpec
-from core.exchanges.base import TIMEFRAMES
-from core.strategies import list_strategies
+from core.exchanges import TIMEFRAMES
+from core.strategy import list_strategies
 
 
 def param_inputs(strategy, key: str, initial: dict | None = None) -> dict:
@@ -131,7 +131,7 @@ def bot_form(
 ) -> BotSpec | None:
     """Render the form; return a BotSpec when submitted (the service validates it).
 
-    `initial` (e.g. `core.backtest_service.bot_prefill`, or `core.bots.spec_values` of a bot
+    `initial` (e.g. `core.backtest.service.bot_prefill`, or `core.bots.spec_values` of a bot
     being edited) replaces the defaults."""
     init = initial or {}
     usable = [a for a in accounts if a.status in ("ok", "unverified")]

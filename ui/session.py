@@ -7,7 +7,7 @@ import streamlit as st
 from core import users
 from core.errors import Forbidden
 from core.models import User
-from core.runtime import Runtime
+from core.platform.runtime import Runtime
 
 USER_KEY = "steadybot_user_id"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.runtime import Runtime
+from core.platform.runtime import Runtime
 from worker.embedded import EmbeddedWorker, start_embedded
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from core.errors import ConfigError
-from core.runtime import start
+from core.platform.runtime import start
 from worker.service import build_service
 
 

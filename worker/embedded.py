@@ -10,7 +10,7 @@ import threading
 
 from huey.consumer import Consumer
 
-from core.runtime import Runtime
+from core.platform.runtime import Runtime
 from worker.service import WorkerService, build_service
 
 log = logging.getLogger(__name__)

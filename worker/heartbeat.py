@@ -13,7 +13,7 @@ from sqlalchemy import delete
 
 import core
 from core.models import WorkerHeartbeat, utcnow
-from core.runtime import Runtime
+from core.platform.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 
-from core.config import Settings
 from core.errors import ConfigError
+from core.platform.config import Settings
 
 QUEUE_NAME = "steadybot"
 

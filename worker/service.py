@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from huey import Huey
 from huey.consumer import Consumer
 
-from core import engine
-from core.runtime import Runtime
+from core import trading
+from core.platform.runtime import Runtime
 from worker.heartbeat import Heartbeat, new_worker_id
 from worker.queue import make_huey
 from worker.tasks import Ticker, TickRunner, WorkerApp
@@ -55,7 +55,7 @@ def build_service(
     huey = huey or make_huey(rt.settings)
     app = WorkerApp(rt, huey, worker_id, runner=runner)
     try:
-        settled = engine.reconcile_all(rt)
+        settled = trading.reconcile_all(rt)
         if settled:
             log.info("reconciled %d pending order(s) at start", settled)
     except Exception:

@@ -3,7 +3,7 @@
 `WorkerApp` registers the tasks on a given Huey, so a process (or a test) can build as many
 independent apps as it needs. The scheduler enqueues ticks in batches of up to `BATCH_SIZE`
 (sorted by candle and market, so a batch mostly shares one signal): one task claims its ticks
-in one statement, runs them (`core.engine_batch`: a few transactions per round, orders
+in one statement, runs them (`core.trading.batch`: a few transactions per round, orders
 included; only the exceptions one by one through `run_bot_tick`) and finishes them in one
 executemany. A custom per-tick `runner` (the seam tests use to count executions) is called once
 per claimed tick instead.
@@ -18,20 +18,20 @@ from collections.abc import Callable
 
 from huey import Huey, crontab
 
-from core import engine, engine_batch, scheduler
-from core.runtime import Runtime
+from core import trading
+from core.platform.runtime import Runtime
 
 log = logging.getLogger(__name__)
 TickRunner = Callable[..., str]
 WAIT_DELAY_S = 2.0  # a tick whose bot is busy (or has an older candle queued) retries after this
-MAX_WAITS = 30  # then the scheduler's lost-tick sweep takes over (see core.scheduler)
+MAX_WAITS = 30  # then the scheduler's lost-tick sweep takes over (see core.trading.scheduler)
 BATCH_SIZE = 100  # ticks per task at most: large enough to share the work...
 MIN_BATCHES = 16  # ...and a few ticks are still spread over every worker thread and process
 
 
 def default_runner(rt: Runtime, *, bot_id: int, candle_ts: int, worker_id: str) -> str:
-    """The tick body: `core.engine.run_bot_tick`, looked up at call time."""
-    return engine.run_bot_tick(rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id)
+    """The tick body: `core.trading.tick.run_bot_tick`, looked up at call time."""
+    return trading.run_bot_tick(rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id)
 
 
 class WorkerApp:
@@ -51,7 +51,7 @@ class WorkerApp:
 
     def _run_tick(self, tick_id: int, waits: int = 0) -> str:
         with self.rt.session() as session:
-            tick = scheduler.claim_tick(session, tick_id=tick_id, worker_id=self.worker_id)
+            tick = trading.claim_tick(session, tick_id=tick_id, worker_id=self.worker_id)
             claimed = (tick.bot_id, tick.candle_ts) if tick else None
         if claimed is None:
             return self._not_claimed(tick_id, waits)
@@ -64,7 +64,7 @@ class WorkerApp:
             log.exception("tick %s (bot %s, candle %s) crashed", tick_id, bot_id, candle_ts)
             outcome = f"error: {type(exc).__name__}"
         with self.rt.session() as session:
-            mine = scheduler.finish_tick(
+            mine = trading.finish_tick(
                 session, tick_id=tick_id, outcome=outcome, worker_id=self.worker_id
             )
         if not mine:
@@ -74,14 +74,14 @@ class WorkerApp:
 
     def _run_ticks(self, tick_ids: list[int], waits: int = 0) -> str:
         with self.rt.session() as session:
-            claimed = scheduler.claim_ticks(session, tick_ids=tick_ids, worker_id=self.worker_id)
+            claimed = trading.claim_ticks(session, tick_ids=tick_ids, worker_id=self.worker_id)
         if len(claimed) < len(tick_ids):
             self._retry_unclaimed(sorted(set(tick_ids) - {c[0] for c in claimed}), waits)
         if not claimed:
             return "not claimed"
         outcomes = self._execute(claimed)
         with self.rt.session() as session:
-            mine = scheduler.finish_ticks(session, outcomes=outcomes, worker_id=self.worker_id)
+            mine = trading.finish_ticks(session, outcomes=outcomes, worker_id=self.worker_id)
         if mine < len(outcomes):
             log.warning("%d tick(s) were reclaimed by another worker", len(outcomes) - mine)
         done = sum(1 for o in outcomes.values() if not o.startswith(("failed", "error")))
@@ -92,7 +92,7 @@ class WorkerApp:
 
     def _execute(self, claimed: list[tuple[int, int, int]]) -> dict[int, str]:
         if self.runner is default_runner:
-            return engine_batch.run_ticks(self.rt, claimed, worker_id=self.worker_id)
+            return trading.run_ticks(self.rt, claimed, worker_id=self.worker_id)
         outcomes = {}
         for tick_id, bot_id, candle_ts in claimed:
             try:
@@ -107,7 +107,7 @@ class WorkerApp:
     def _retry_unclaimed(self, tick_ids: list[int], waits: int) -> None:
         """Ticks still queued belong to bots that must wait: try them again shortly."""
         with self.rt.read() as session:
-            statuses = scheduler.tick_statuses(session, tick_ids=tick_ids)
+            statuses = trading.tick_statuses(session, tick_ids=tick_ids)
         queued = [t for t in tick_ids if statuses.get(t) == "queued"]
         if queued and waits < MAX_WAITS:
             self.run_batch.schedule(args=(queued, waits + 1), delay=WAIT_DELAY_S)
@@ -115,7 +115,7 @@ class WorkerApp:
     def _not_claimed(self, tick_id: int, waits: int) -> str:
         """Still queued means its bot must wait: try again shortly (older candle first)."""
         with self.rt.read() as session:
-            status = scheduler.tick_status(session, tick_id=tick_id)
+            status = trading.tick_status(session, tick_id=tick_id)
         if status != "queued":
             return "not claimed"  # another worker has it, or it is finished
         if waits < MAX_WAITS:
@@ -123,15 +123,15 @@ class WorkerApp:
         return "waiting"
 
     def _recheck_accounts(self) -> None:
-        from core.account_checks import recheck_unverified
+        from core.accounts import recheck_unverified
 
         recheck_unverified(self.rt)
 
     def send_notifications(self) -> dict:
-        """Bot events the owners asked to hear about (core.notify_outbox), once a minute,
+        """Bot events the owners asked to hear about (core.notify.outbox), once a minute,
         outside every tick."""
-        from core.notify_outbox import dispatch
-        from core.vault import Vault
+        from core.notify import dispatch
+        from core.platform.vault import Vault
 
         return dispatch(self.rt, Vault.from_settings(self.rt.settings))
 
@@ -139,18 +139,18 @@ class WorkerApp:
         """Create due ticks and enqueue them (plus lost ones); returns how many were enqueued."""
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         with self.rt.session() as session:
-            created = scheduler.schedule_due_ticks(session, now_ms=now_ms)
-            released = scheduler.release_dead_claims(session)
+            created = trading.schedule_due_ticks(session, now_ms=now_ms)
+            released = trading.release_dead_claims(session)
         if released:
             log.warning("re-queued %d tick(s) claimed by workers that died", released)
         with self.rt.session() as session:
-            if given_up := scheduler.give_up_abandoned(session):
+            if given_up := trading.give_up_abandoned(session):
                 log.warning("gave up %d tick(s) abandoned by dead workers", given_up)
         with self.rt.read() as session:
-            lost = scheduler.lost_ticks(session)
+            lost = trading.lost_ticks(session)
         ids = sorted({t[0] for t in created} | {t[0] for t in lost})
         with self.rt.read() as session:
-            ordered = scheduler.by_market(session, tick_ids=ids)
+            ordered = trading.by_market(session, tick_ids=ids)
         size = min(BATCH_SIZE, max(1, -(-len(ordered) // MIN_BATCHES)))
         for start in range(0, len(ordered), size):
             self.run_batch(ordered[start : start + size])

@@ -80,21 +80,21 @@ class Market:
 
     def round_amount(self, amount: float) -> float:
         """Round down to the amount step (never buy or sell more than asked)."""
-        return _to_step(amount, self.amount_step, math.floor)
+        return to_step(amount, self.amount_step, math.floor)
 
     def round_price(self, price: float) -> float:
-        return _to_step(price, self.price_step, round)
+        return to_step(price, self.price_step, round)
 
 
 @functools.lru_cache(maxsize=256)
-def _decimals(step: float) -> int:
+def step_decimals(step: float) -> int:
     return max(0, -math.floor(math.log10(step))) if step < 1 else 0
 
 
-def _to_step(value: float, step: float, how) -> float:
+def to_step(value: float, step: float, how) -> float:
     if not step:
         return value
-    return round(how(value / step + 1e-9) * step, _decimals(step))
+    return round(how(value / step + 1e-9) * step, step_decimals(step))
 
 
 @dataclass(frozen=True)

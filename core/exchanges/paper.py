@@ -30,7 +30,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from core.db import read_session, session_scope
 from core.errors import InvalidInput, OrderRejected
 from core.exchanges import paper_book as book
 from core.exchanges.base import (
@@ -45,6 +44,7 @@ from core.exchanges.base import (
 )
 from core.exchanges.paper_book import open_paper_account, paper_balances
 from core.models import ExchangeAccount, PaperOrder
+from core.platform.db import read_session, session_scope
 
 __all__ = ["DEFAULT_SLIPPAGE_BPS", "PaperExchange", "open_paper_account", "paper_balances"]
 

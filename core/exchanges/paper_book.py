@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from core.errors import Conflict, InsufficientFunds, InvalidInput, OrderRejected
 from core.exchanges.base import DEFAULT_FEE, Balance, Candle, Market, OrderResult
-from core.inputs import clean_text
 from core.models import ExchangeAccount, PaperBalance, PaperOrder
+from core.platform.inputs import clean_text
 
 __all__ = ["DEFAULT_FEE", "open_paper_account", "paper_balances"]
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from core.db import session_scope
 from core.errors import AppError, InsufficientFunds, InvalidInput, OrderRejected
 from core.exchanges import paper_book as book
 from core.exchanges.base import Exchange, OrderResult, candle_open
 from core.exchanges.paper import DEFAULT_SLIPPAGE_BPS, MINUTE, PaperExchange
 from core.models import PaperBalance, PaperOrder
+from core.platform.db import session_scope
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from core.accounts.connect import account_exchange
 from core.errors import Conflict, InvalidInput
 from core.exchanges.base import Balance, candle_open
-from core.exchanges.factory import account_exchange, market_feed
+from core.exchanges.factory import market_feed
 from core.exchanges.paper import PaperExchange, open_paper_account, paper_balances
 from core.exchanges.sim import SimExchange
 from core.models import ExchangeAccount, PaperBalance, User

@@ -13,7 +13,7 @@ from core.exchanges.paper_book import open_paper_account
 from core.exchanges.paper_bulk import MarketOrder, place_market_orders
 from core.exchanges.sim import SimExchange
 from core.models import PaperBalance, PaperOrder, User
-from core.runtime import start
+from core.platform.runtime import start
 from tests.conftest import make_settings
 
 NOW = 1_767_225_600_000 + 61 * 60_000 + 20_000

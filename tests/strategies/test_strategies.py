@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import InvalidInput
 from core.exchanges.sim import sim_candles
-from core.strategies import get_strategy, list_strategies
+from core.strategy import get_strategy, list_strategies
 
 
 def test_registry_lists_the_built_ins_and_refuses_unknown_names():

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import bots, engine, users
-from core.config import load_settings
+from core import bots, users
 from core.exchanges.paper_book import open_paper_account
-from core.runtime import start
+from core.platform.config import load_settings
+from core.platform.runtime import start
+from core.trading import tick as engine
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE_APP = str(ROOT / "tests" / "apps" / "gate_app.py")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from core import db, users
+from core import users
 from core.models import User
+from core.platform import db
 from tests.ui.helpers import gate_app, messages, page, register, sign_in
 
 PASSWORD = "Correct-Horse-9"
@@ -18,7 +19,7 @@ def _engine(settings):
 
 @pytest.fixture
 def settings():
-    from core.config import load_settings
+    from core.platform.config import load_settings
 
     return load_settings()
 

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import streamlit as st
 
-from core import backtest_service, bots, users
-from core.config import load_settings
+import core.backtest
+from core import bots, candles, users
+from core.backtest import service as backtest_service
 from core.exchanges.paper_book import open_paper_account
-from core.runtime import start
+from core.platform.config import load_settings
+from core.platform.runtime import start
 from tests.ui.helpers import messages, page
 
 GOOD = "Correct-Horse-9"
@@ -76,7 +78,7 @@ def test_sim_backtest_shows_metrics_charts_trades_and_export(world):
 def test_results_survive_reruns_without_recomputing(world, monkeypatch):
     calls = []
     real = backtest_service.run
-    monkeypatch.setattr(backtest_service, "run", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(core.backtest, "run", lambda *a, **k: calls.append(1) or real(*a, **k))
     at = run_backtest(page("backtest.py", world["carol"].id))
     assert len(calls) == 1
     at.number_input(key="bt_cash").set_value(5_000.0).run()
@@ -210,7 +212,7 @@ def test_cached_history_source_downloads_into_the_cache_then_reuses_it(world):
     assert len(first.candles) == 10 * 24
     assert [t.value for t in at.toast] == ["240 new candles downloaded into the cache."]
     with world["rt"].read() as s:
-        cached = backtest_service.marketdata.read_cached(
+        cached = candles.read_cached(
             s, exchange="sim", symbol="BTC/USDT", timeframe="1h", start=0, end=2**62
         )
     assert len(cached) == 10 * 24

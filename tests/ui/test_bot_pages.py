@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import bots, engine
+from core import bots
+from core.trading import tick as engine
 from tests.ui.helpers import messages, page, two_users_and_a_bot
 
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from core import audit
-from core.config import load_settings
 from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, Trade, User, WorkerHeartbeat
-from core.runtime import start
+from core.platform import audit
+from core.platform.config import load_settings
+from core.platform.runtime import start
 from tests.ui.helpers import messages, page
 
 HOUR = 3_600_000

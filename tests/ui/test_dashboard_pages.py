@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.config import load_settings
 from core.models import Bot, ExchangeAccount, Trade, User, WorkerHeartbeat
-from core.runtime import start
+from core.platform.config import load_settings
+from core.platform.runtime import start
 from tests.ui.helpers import messages, page
 
 

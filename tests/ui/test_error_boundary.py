@@ -7,8 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.config import load_settings
-from core.logs import configure_logging
+from core.platform.config import load_settings
+from core.platform.logs import configure_logging
 
 APP = str(Path(__file__).resolve().parents[1] / "apps" / "boundary_app.py")
 

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core import db, users
-from core.config import load_settings
+from core import users
 from core.models import User
+from core.platform import db
+from core.platform.config import load_settings
 from tests.ui.helpers import gate_app, messages, page, register, text_input
 
 GOOD = "Correct-Horse-9"

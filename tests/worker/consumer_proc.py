@@ -19,7 +19,7 @@ from pathlib import Path
 
 from huey.consumer import Consumer
 
-from core.runtime import start
+from core.platform.runtime import start
 from tests.conftest import make_settings
 from worker.service import build_service
 

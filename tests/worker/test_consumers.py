@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, engine, users
+from core import bots, users
 from core.exchanges.paper_book import open_paper_account
 from core.models import BotOrder, Tick, Trade
-from core.runtime import start
+from core.platform.runtime import start
+from core.trading import tick as engine
 from tests.conftest import make_settings
 from tests.worker.conftest import make_running_bots
 from worker.embedded import ThreadConsumer

@@ -17,9 +17,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from core import account_checks, bots, engine, users
-from core.models import BotOrder, Tick
-from core.runtime import start
+from core import bots, users
+from core.accounts import onboarding as account_checks
+from core.models import BotOrder, Tick, WorkerHeartbeat
+from core.platform.runtime import start
+from core.trading import tick as engine
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY, make_settings
 from tests.fakes.exchange import FakeExchange
 from worker.service import build_service
@@ -53,6 +55,19 @@ def _spawn(env: dict) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _wait_until_up(rt, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Block until `proc` has written its heartbeat: the kill then lands while it works, not
+    while Python is still importing (on a loaded machine that alone can take seconds)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with rt.read() as s:
+            if s.exec(select(WorkerHeartbeat).where(WorkerHeartbeat.pid == proc.pid)).first():
+                return
+        assert proc.poll() is None, "the worker exited on its own"
+        time.sleep(0.05)
+    raise AssertionError("the worker did not start within a minute")
 
 
 def test_sigkilled_workers_never_lose_or_double_an_order(data_dir):
@@ -95,6 +110,7 @@ def test_sigkilled_workers_never_lose_or_double_an_order(data_dir):
     try:
         for round_no in range(22):
             proc = _spawn(env)
+            _wait_until_up(rt, proc)
             for step in range(3):  # three candles per round
                 candle = first + (round_no * 3 + step) * MIN
                 producer.app.schedule_once(now_ms=candle + MIN + 1_000)

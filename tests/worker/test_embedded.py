@@ -7,7 +7,7 @@ import threading
 import pytest
 import streamlit as st
 
-from core.runtime import start
+from core.platform.runtime import start
 from tests.conftest import make_settings
 from ui.worker_embed import ensure_worker
 from worker.embedded import stop_embedded

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import scheduler
 from core.models import Bot, Tick, WorkerHeartbeat, utcnow
+from core.trading import scheduler
 from tests.worker.conftest import make_running_bots
 
 NOW = 1_767_225_600_000 + 90_000  # 00:01:30 -> the 00:00 candle has closed

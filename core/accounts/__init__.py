@@ -1,0 +1,42 @@
+"""core.accounts.store."""
+
+from __future__ import annotations
+
+from core.accounts.connect import account_exchange
+from core.accounts.credentials import (
+    exchange_choices,
+    extra_fields,
+    extra_label,
+    has_sandbox,
+    parse_balances,
+)
+from core.accounts.onboarding import (
+    SaveOutcome,
+    add_live_account,
+    add_paper_account,
+    balances_for_account,
+    check_account,
+    recheck_unverified,
+    reenter_key,
+)
+from core.accounts.store import AccountInfo, delete_account, list_accounts, list_accounts_checked
+
+__all__ = [
+    "AccountInfo",
+    "SaveOutcome",
+    "account_exchange",
+    "add_live_account",
+    "add_paper_account",
+    "balances_for_account",
+    "check_account",
+    "delete_account",
+    "exchange_choices",
+    "extra_fields",
+    "extra_label",
+    "has_sandbox",
+    "list_accounts",
+    "list_accounts_checked",
+    "parse_balances",
+    "recheck_unverified",
+    "reenter_key",
+]

@@ -1,0 +1,52 @@
+"""Strategies: pure DataFrame/array in, signals out. The registry lives here."""
+
+from __future__ import annotations
+
+from core.errors import InvalidInput
+from core.strategy.base import Param, Strategy
+from core.strategy.builtin import Bollinger, Dca, Grid, Macd, RsiReversion, SmaCross
+from core.strategy.risk import (
+    SPEND_CAP,
+    BotState,
+    Intent,
+    Lot,
+    Risk,
+    buy_amount,
+    close_lots,
+    decide,
+    fill_price,
+    open_lot,
+)
+
+REGISTRY: dict[str, Strategy] = {
+    s.name: s for s in (SmaCross(), RsiReversion(), Bollinger(), Macd(), Dca(), Grid())
+}
+
+__all__ = [
+    "SPEND_CAP",
+    "BotState",
+    "Intent",
+    "Lot",
+    "Param",
+    "Risk",
+    "Strategy",
+    "buy_amount",
+    "close_lots",
+    "decide",
+    "fill_price",
+    "get_strategy",
+    "list_strategies",
+    "open_lot",
+]
+
+
+def get_strategy(name: str) -> Strategy:
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        known = ", ".join(REGISTRY)
+        raise InvalidInput(f"Unknown strategy {name!r}: choose one of {known}.") from None
+
+
+def list_strategies() -> list[Strategy]:
+    return list(REGISTRY.values())

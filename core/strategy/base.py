@@ -1,0 +1,114 @@
+"""The strategy interface: candles in, signals out, parameters declared.
+
+A strategy takes a candle DataFrame (columns ts, open, high, low, close, volume; oldest first)
+and its validated parameters, and returns boolean `entry` / `exit` columns decided on each
+candle's close. It never touches a database or an exchange. `mode` tells the trading rules
+(core.strategy.risk) how positions are built: "signal" (one entry/exit per signal), "dca" (safety
+orders and take-profit on the average entry) or "grid" (one lot per grid level).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type  # int | float | bool
+    default: float | int | bool
+    min: float | None = None
+    max: float | None = None
+    help: str = ""
+    step: float | None = None
+
+    def coerce(self, value: object) -> float | int | bool:
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            raise InvalidInput(f"Parameter {self.name!r} must be true or false.")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise InvalidInput(f"Parameter {self.name!r} must be a number.")
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidInput(f"Parameter {self.name!r} must be a number.") from None
+        if not math.isfinite(number):
+            raise InvalidInput(f"Parameter {self.name!r} must be a finite number.")
+        if self.type is int:
+            if number != int(number):
+                raise InvalidInput(f"Parameter {self.name!r} must be a whole number.")
+            number = int(number)
+        lo = -math.inf if self.min is None else self.min
+        hi = math.inf if self.max is None else self.max
+        if not lo <= number <= hi:
+            raise InvalidInput(f"Parameter {self.name!r} must be between {lo:g} and {hi:g}.")
+        return number
+
+
+class Strategy:
+    """Base class: subclasses set the class attributes and implement `compute`."""
+
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    mode: str = "signal"
+    params: tuple[Param, ...] = ()
+
+    def validate(self, raw: dict | None) -> dict:
+        """Defaults filled, types coerced, bounds and cross-field rules checked."""
+        raw = dict(raw or {})
+        known = {p.name for p in self.params}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise InvalidInput(
+                f"Unknown parameter(s) for {self.name}: {', '.join(map(str, unknown))}. "
+                f"Known: {', '.join(sorted(known))}."
+            )
+        values = {p.name: p.coerce(raw.get(p.name, p.default)) for p in self.params}
+        self.check(values)
+        return values
+
+    def check(self, params: dict) -> None:
+        """Cross-field rules (e.g. fast < slow); raise InvalidInput."""
+
+    def warmup(self, params: dict) -> int:
+        """Candles needed before the signals mean anything."""
+        return 1
+
+    def window(self, params: dict) -> int:
+        """Candles a bot tick reads so that its last signal equals the signal computed over
+        the whole history (what a backtest sees). Recursive indicators (EMAs) need more than
+        their warm-up: see Macd."""
+        return self.warmup(params) + 2
+
+    def compute(self, close: np.ndarray, params: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+        """(indicators, entry, exit) arrays over `close` — the one implementation."""
+        raise NotImplementedError
+
+    def signals(self, df: pd.DataFrame, params: dict) -> pd.DataFrame:
+        close = df["close"].to_numpy(dtype=float)
+        _ind, entry, exit_ = self.compute(close, params)
+        warm = min(len(close), self.warmup(params))
+        entry[:warm] = False
+        exit_[:warm] = False
+        out = df.copy()
+        out["entry"], out["exit"] = entry, exit_
+        return out
+
+    def indicators(self, df: pd.DataFrame, params: dict) -> dict[str, pd.Series]:
+        ind, _e, _x = self.compute(df["close"].to_numpy(dtype=float), params)
+        return {k: pd.Series(v, index=df.index) for k, v in ind.items()}
+
+    def last_signal(self, close: np.ndarray, params: dict) -> tuple[bool, bool]:
+        """Entry/exit decided on the last close of a short window (the bot tick's hot path)."""
+        if len(close) < self.warmup(params) + 1:
+            return False, False
+        _ind, entry, exit_ = self.compute(np.asarray(close, dtype=float), params)
+        return bool(entry[-1]), bool(exit_[-1])

@@ -1,0 +1,275 @@
+"""The one set of trading rules, shared by the backtester and the bot tick.
+
+Decisions are made on a CLOSED candle; the resulting market orders fill at the NEXT candle's
+open plus slippage (buy: open * (1 + bps/1e4), sell: open * (1 - bps/1e4)), rounded to the
+market's price step; a fee of `fee_rate` of the cost is charged in quote on each side.
+
+Sizing: a buy spends min(order quote, 99.5 % of the free quote / (1 + fee)) — with a "% of
+balance" size the order quote is that share of the free quote — and its amount is that
+spend / decision close, rounded DOWN to the amount step. Below the market's min amount or min
+notional the buy is skipped with a reason; a buy that no longer fits the balance at the fill
+price is rejected (as the paper exchange would). Balances never go negative.
+
+Positions are lots (one per filled buy). On each closed candle, for each lot and in this order:
+stop-loss (close <= entry * (1 - sl%)), take-profit (close >= the lot's target, by default
+entry * (1 + tp%)), trailing stop (close <= highest close since entry * (1 - trail%)). An exit
+signal, or "exit now", closes every lot. DCA: the base order when flat; a safety order when
+close <= last buy * (1 - step%) while fewer than 1 + K lots; all lots close when close >= average
+entry * (1 + tp%). Grid: a lot per level: buy at the highest level at or above the close that
+holds no lot; its target is the next level up.
+New entries need: an entry signal (signal mode), fewer than max_open_positions lots, the
+candle time past the cooldown (set after a losing exit), and no max-drawdown pause (equity
+= cash + lots at the close, measured from its peak; once hit, the bot pauses for good).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from core.exchanges import Market
+
+SPEND_CAP = 0.995
+
+
+@dataclass(frozen=True)
+class Risk:
+    take_profit_pct: float | None = None
+    stop_loss_pct: float | None = None
+    trailing_stop_pct: float | None = None
+    max_open_positions: int = 1
+    max_drawdown_pct: float | None = None
+    cooldown_ms: int = 0
+
+    @classmethod
+    def of(cls, limits) -> Risk:
+        """The limits of anything carrying a bot's risk fields (a Bot row, backtest settings)."""
+        return cls(
+            take_profit_pct=limits.take_profit_pct,
+            stop_loss_pct=limits.stop_loss_pct,
+            trailing_stop_pct=limits.trailing_stop_pct,
+            max_open_positions=limits.max_open_positions,
+            max_drawdown_pct=limits.max_drawdown_pct,
+            cooldown_ms=limits.cooldown_minutes * 60_000,
+        )
+
+
+@dataclass
+class Lot:
+    amount: float
+    entry_price: float
+    entry_ts: int
+    entry_fee: float
+    peak: float
+    target: float | None = None
+    level: int | None = None  # grid level index
+    trade_id: int | None = None  # the engine's Trade row
+
+
+@dataclass
+class BotState:
+    lots: list[Lot] = field(default_factory=list)
+    peak_equity: float | None = None
+    cooldown_until: int = 0
+    paused: bool = False
+    exit_requested: bool = False
+    next_scheduled_ts: int = 0  # DCA on a schedule: no scheduled buy before this candle
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> BotState:
+        data = dict(data or {})
+        lots = [Lot(**lot) for lot in data.pop("lots", [])]
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(lots=lots, **known)
+
+
+@dataclass(frozen=True)
+class Intent:
+    side: str  # buy | sell
+    purpose: str  # entry | safety | grid | signal | take_profit | stop_loss | trailing_stop | ...
+    amount: float
+    lots: tuple[int, ...] = ()  # indexes into state.lots for sells
+    level: int | None = None
+
+
+def buy_amount(quote: float, cash: float, close: float, market: Market, fee_rate: float) -> float:
+    spend = min(quote, cash * SPEND_CAP / (1 + fee_rate))
+    if spend <= 0 or close <= 0:
+        return 0.0
+    amount = market.round_amount(spend / close)
+    if amount < market.min_amount or amount * close < market.min_notional or amount <= 0:
+        return 0.0
+    return amount
+
+
+def fill_price(open_price: float, side: str, slippage_bps: float, market: Market) -> float:
+    factor = 1 + slippage_bps / 1e4 if side == "buy" else 1 - slippage_bps / 1e4
+    return market.round_price(open_price * factor)
+
+
+def decide(
+    state: BotState,
+    *,
+    ts: int,
+    close: float,
+    entry: bool,
+    exit_signal: bool,
+    mode: str,
+    params: dict,
+    risk: Risk,
+    market: Market,
+    cash: float,
+    order_quote: float,
+    fee_rate: float,
+) -> list[Intent]:
+    """What to do after the candle that opened at `ts` closed at `close` (mutates peaks)."""
+    for lot in state.lots:
+        lot.peak = max(lot.peak, close)
+    equity = cash + sum(lot.amount * close for lot in state.lots)
+    state.peak_equity = equity if state.peak_equity is None else max(state.peak_equity, equity)
+    if (
+        risk.max_drawdown_pct
+        and state.peak_equity > 0
+        and (state.peak_equity - equity) / state.peak_equity * 100 >= risk.max_drawdown_pct
+    ):
+        state.paused = True
+    intents = _exits(
+        state, close=close, exit_signal=exit_signal, mode=mode, params=params, risk=risk
+    )
+    if intents or state.paused:
+        return intents
+    buy = _entry(state, ts=ts, close=close, entry=entry, mode=mode, params=params, risk=risk)
+    if buy is None:
+        return intents
+    purpose, level = buy
+    amount = buy_amount(order_quote, cash, close, market, fee_rate)
+    return [Intent("buy", purpose, amount, level=level)] if amount > 0 else []
+
+
+def _exits(state, *, close, exit_signal, mode, params, risk) -> list[Intent]:
+    if not state.lots:
+        return []
+    everything = tuple(range(len(state.lots)))
+    if state.exit_requested:
+        return [Intent("sell", "exit_now", _amount(state, everything), everything)]
+    if exit_signal:
+        return [Intent("sell", "signal", _amount(state, everything), everything)]
+    if mode == "dca":
+        total = sum(lot.amount for lot in state.lots)
+        cost = sum(lot.amount * lot.entry_price for lot in state.lots)
+        if total > 0 and close >= cost / total * (1 + params["take_profit_pct"] / 100):
+            return [Intent("sell", "take_profit", total, everything)]
+    out = []
+    for i, lot in enumerate(state.lots):
+        reason = _lot_exit(lot, close, risk)
+        if reason:
+            out.append(Intent("sell", reason, lot.amount, (i,)))
+    return out
+
+
+def _lot_exit(lot: Lot, close: float, risk: Risk) -> str | None:
+    if risk.stop_loss_pct and close <= lot.entry_price * (1 - risk.stop_loss_pct / 100):
+        return "stop_loss"
+    target = lot.target
+    if target is None and risk.take_profit_pct:
+        target = lot.entry_price * (1 + risk.take_profit_pct / 100)
+    if target is not None and close >= target:
+        return "take_profit"
+    if risk.trailing_stop_pct and close <= lot.peak * (1 - risk.trailing_stop_pct / 100):
+        return "trailing_stop"
+    return None
+
+
+def _amount(state: BotState, idx: tuple[int, ...]) -> float:
+    return sum(state.lots[i].amount for i in idx)
+
+
+def _entry(state, *, ts, close, entry, mode, params, risk) -> tuple[str, int | None] | None:
+    if ts < state.cooldown_until:
+        return None
+    if mode == "grid":
+        return _grid_entry(state, close, params)
+    if len(state.lots) >= max(1, risk.max_open_positions) and mode != "dca":
+        return None
+    if mode == "dca":
+        return _dca_entry(state, ts=ts, close=close, entry=entry, params=params)
+    return ("entry", None) if entry else None
+
+
+def _dca_entry(state, *, ts, close, entry, params) -> tuple[str, None] | None:
+    """Base order on the entry signal (or dip); safety orders at further dips; and, with
+    `every_minutes`, a buy on every candle that opens at least that long after the previous
+    scheduled decision. Every buy counts towards 1 + `safety_orders` lots."""
+    every_ms = int(params.get("every_minutes", 0)) * 60_000
+    if len(state.lots) >= 1 + params["safety_orders"]:
+        return None
+    if every_ms and ts >= state.next_scheduled_ts:
+        state.next_scheduled_ts = ts + every_ms
+        return ("scheduled", None)
+    if not state.lots:
+        return ("entry", None) if entry else None
+    last = state.lots[-1].entry_price
+    if close <= last * (1 - params["safety_step_pct"] / 100):
+        return ("safety", None)
+    return None
+
+
+def _grid_entry(state: BotState, close: float, params: dict) -> tuple[str, int] | None:
+    from core.strategy.builtin import grid_levels
+
+    levels = grid_levels(params)
+    held = {lot.level for lot in state.lots}
+    free = [i for i, lvl in enumerate(levels[:-1]) if close <= lvl and i not in held]
+    return ("grid", max(free)) if free else None
+
+
+def open_lot(
+    state: BotState,
+    intent: Intent,
+    *,
+    amount: float,
+    price: float,
+    fee: float,
+    ts: int,
+    mode: str,
+    params: dict,
+) -> Lot:
+    """Record a filled buy as a new lot."""
+    target = None
+    if mode == "grid" and intent.level is not None:
+        from core.strategy.builtin import grid_levels
+
+        target = grid_levels(params)[intent.level + 1]
+    lot = Lot(
+        amount=amount,
+        entry_price=price,
+        entry_ts=ts,
+        entry_fee=fee,
+        peak=price,
+        target=target,
+        level=intent.level,
+    )
+    state.lots.append(lot)
+    return lot
+
+
+def close_lots(
+    state: BotState, intent: Intent, *, price: float, fee: float, ts: int, cooldown_ms: int
+) -> list[tuple[Lot, float, float]]:
+    """Record a filled sell: returns (lot, its share of the exit fee, pnl) per closed lot."""
+    closing = [state.lots[i] for i in intent.lots]
+    total = sum(lot.amount for lot in closing) or 1.0
+    out = []
+    for lot in closing:
+        share = fee * lot.amount / total
+        pnl = lot.amount * (price - lot.entry_price) - lot.entry_fee - share
+        out.append((lot, share, pnl))
+        if pnl < 0 and cooldown_ms:
+            state.cooldown_until = max(state.cooldown_until, ts + cooldown_ms)
+    keep = set(range(len(state.lots))) - set(intent.lots)
+    state.lots = [lot for i, lot in enumerate(state.lots) if i in keep]
+    if intent.purpose == "exit_now":
+        state.exit_requested = False
+    return out

@@ -1,0 +1,37 @@
+"""core.trading."""
+
+from __future__ import annotations
+
+from core.trading.batch import run_ticks
+from core.trading.scheduler import (
+    by_market,
+    claim_tick,
+    claim_ticks,
+    finish_tick,
+    finish_ticks,
+    give_up_abandoned,
+    lost_ticks,
+    release_dead_claims,
+    schedule_due_ticks,
+    tick_status,
+    tick_statuses,
+)
+from core.trading.tick import market_lookup, reconcile_all, run_bot_tick
+
+__all__ = [
+    "by_market",
+    "claim_tick",
+    "claim_ticks",
+    "finish_tick",
+    "finish_ticks",
+    "give_up_abandoned",
+    "lost_ticks",
+    "market_lookup",
+    "reconcile_all",
+    "release_dead_claims",
+    "run_bot_tick",
+    "run_ticks",
+    "schedule_due_ticks",
+    "tick_status",
+    "tick_statuses",
+]

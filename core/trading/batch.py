@@ -1,0 +1,241 @@
+"""Many bot ticks in a few statements: the body of one worker task over a batch of claimed ticks.
+
+Most ticks decide nothing (no signal, no risk exit, no order); on a signal, every bot of the
+market with the same strategy and parameters acts at once. So a batch is run in rounds
+(`core.trading.round`): one read of the batch's bots, accounts and open orders; the signal
+computed once per (market, candle, strategy, parameters) and kept in a small per-process cache
+(closed candles never change); then per round ONE transaction deciding the next ticks of every
+account (quiet ones stored, orders committed as pending_submit), the orders sent, and ONE
+transaction recording every result. The outcome is that of running the ticks one by one in
+(candle, bot) order: bots of one account see each other's fills in that order.
+
+Ticks that need more than that run through `core.trading.tick.run_bot_tick` unchanged, where they
+fall in that order: pending orders to reconcile, a rerun of a candle that already has orders,
+a live account or a paper account with resting limit orders, a candle the feed does not have,
+a strategy that raises. The exactly-once order rules (pending_submit row committed before the
+exchange call, deterministic client order id, reconciliation) hold on both paths.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Sequence
+from itertools import takewhile
+
+import numpy as np
+from sqlalchemy import or_
+from sqlmodel import col, select
+
+from core.candles import MAX_LIMIT, closed_candles
+from core.exchanges import Exchange, market_feed, timeframe_ms
+from core.models import Bot, BotOrder, ExchangeAccount
+from core.platform.runtime import Runtime
+from core.strategy import get_strategy
+from core.trading import round as engine_round
+from core.trading.round import Signal, TickRef
+from core.trading.tick import run_bot_tick
+
+log = logging.getLogger(__name__)
+SIGNAL_CACHE_SIZE = 4096
+QUIET = engine_round.QUIET
+
+_signals: OrderedDict[tuple, tuple[bool, bool, float]] = OrderedDict()
+_signals_guard = threading.Lock()
+
+
+def clear_signal_cache() -> None:
+    with _signals_guard:
+        _signals.clear()
+
+
+def run_ticks(
+    rt: Runtime,
+    ticks: Sequence[TickRef],
+    *,
+    worker_id: str = "",
+    clock: Callable[[], int] | None = None,
+) -> dict[int, str]:
+    """Run claimed ticks; returns tick id -> outcome (the same outcomes as `run_bot_tick`)."""
+    ordered = sorted(ticks, key=lambda t: (t[2], t[1]))
+    outcomes: dict[int, str] = {}
+    alone: set[int] = set()
+    exchanges: dict[int, Exchange] = {}
+    try:
+        quiet, account_of = _triage(rt, ordered, outcomes, alone)
+        signals = _signals_for(rt, ordered, quiet, alone, clock)
+        queues: dict[int, deque[TickRef]] = defaultdict(deque)
+        for ref in ordered:
+            if ref[0] not in outcomes:
+                queues[account_of[ref[0]]].append(ref)
+        while queues:
+            _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock)
+    except Exception:
+        log.exception("batch of %d tick(s) failed; running the rest one by one", len(ticks))
+        for tick_id, bot_id, candle_ts in ordered:
+            if tick_id not in outcomes:
+                outcomes[tick_id] = _run_one(rt, bot_id, candle_ts, worker_id, clock)
+    finally:
+        for exchange in exchanges.values():
+            exchange.close()
+    return outcomes
+
+
+def _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock) -> None:
+    """Plan and send every account's next ticks; then run the ticks that must run alone and
+    now head their account's queue."""
+    heads = {}
+    for account, queue in queues.items():
+        head = list(takewhile(lambda t: t[0] not in alone, queue))
+        if head:
+            heads[account] = head
+    if heads:
+        consumed, planned, must = engine_round.plan_round(rt, heads, signals, outcomes)
+        alone |= must
+        for account, n in consumed.items():
+            for _ in range(n):
+                queues[account].popleft()
+        engine_round.send_round(rt, planned, exchanges, outcomes, clock)
+    for account in list(queues):
+        queue = queues[account]
+        if queue and queue[0][0] in alone:
+            tick_id, bot_id, candle_ts = queue.popleft()
+            outcomes[tick_id] = _run_one(rt, bot_id, candle_ts, worker_id, clock)
+        if not queue:
+            del queues[account]
+
+
+def _run_one(rt, bot_id: int, candle_ts: int, worker_id: str, clock) -> str:
+    try:
+        return run_bot_tick(
+            rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id, clock=clock
+        )
+    except Exception as exc:
+        log.exception("bot %s: tick for %s crashed", bot_id, candle_ts)
+        return f"error: {type(exc).__name__}"
+
+
+Candidates = dict[int, tuple]  # tick id -> (bot, account), the columns below
+_BOT = (
+    Bot.id,
+    Bot.status,
+    Bot.last_candle_ts,
+    Bot.account_id,
+    Bot.symbol,
+    Bot.timeframe,
+    Bot.strategy,
+    Bot.params,
+)
+_ACCOUNT = (ExchangeAccount.id, ExchangeAccount.kind, ExchangeAccount.exchange_id)
+
+
+def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int, int]]:
+    """Split the batch: skipped (outcome now), on its own (`alone`) or quiet candidates."""
+    bot_ids = [t[1] for t in ticks]
+    candles = {t[2] for t in ticks}
+    with rt.read() as s:
+        bots = {b.id: b for b in s.exec(select(*_BOT).where(col(Bot.id).in_(bot_ids)))}
+        account_ids = {b.account_id for b in bots.values()}
+        accounts = {
+            a.id: a
+            for a in s.exec(select(*_ACCOUNT).where(col(ExchangeAccount.id).in_(account_ids)))
+        }
+        with_orders = set(
+            s.exec(
+                select(BotOrder.bot_id).where(
+                    col(BotOrder.bot_id).in_(bot_ids),
+                    or_(BotOrder.status == "pending_submit", col(BotOrder.candle_ts).in_(candles)),
+                )
+            ).all()
+        )
+        resting = engine_round.accounts_with_resting_orders(s, account_ids)
+    seen: set[int] = set()
+    quiet: Candidates = {}
+    account_of: dict[int, int] = {}  # tick id -> account id, for the ticks still to run
+    for tick_id, bot_id, candle_ts in ticks:
+        bot = bots.get(bot_id)
+        if bot is None or bot.status != "running":
+            outcomes[tick_id] = "skipped: not running"
+        elif bot.last_candle_ts is not None and candle_ts <= bot.last_candle_ts:
+            outcomes[tick_id] = "skipped: already done"
+        else:
+            account_of[tick_id] = bot.account_id
+            account = accounts.get(bot.account_id)
+            simple = account is not None and account.kind == "paper" and bot_id not in seen
+            if simple and bot_id not in with_orders and bot.account_id not in resting:
+                quiet[tick_id] = (bot, account)
+            else:
+                alone.add(tick_id)
+        seen.add(bot_id)
+    return quiet, account_of
+
+
+def _group_key(bot, account, candle_ts: int) -> tuple:
+    return (account.exchange_id, bot.symbol, bot.timeframe, candle_ts, bot.strategy, bot.params)
+
+
+def _signals_for(rt, ticks, quiet: Candidates, alone: set[int], clock) -> dict[int, Signal]:
+    """The signal of each candidate, computed once per group. A group whose candles or
+    strategy fail runs one by one (the single-tick path records the failure on each bot
+    exactly as it always has)."""
+    feeds: dict[str, Exchange] = {}
+    groups: dict[tuple, Signal | None] = {}
+    out: dict[int, Signal] = {}
+    try:
+        for tick_id, _bot_id, candle_ts in ticks:
+            if tick_id not in quiet:
+                continue
+            bot, account = quiet[tick_id]
+            key = _group_key(bot, account, candle_ts)
+            if key not in groups:
+                groups[key] = _group_signal(rt, feeds, key, clock)
+            signal = groups[key]
+            if signal is None:
+                alone.add(tick_id)
+            else:
+                out[tick_id] = signal
+    finally:
+        for feed in feeds.values():
+            feed.close()
+    return out
+
+
+def _group_signal(rt, feeds: dict[str, Exchange], key: tuple, clock) -> Signal | None:
+    try:
+        if key[0] not in feeds:
+            feeds[key[0]] = market_feed(key[0], settings=rt.settings, clock=clock)
+        return _signal(rt, feeds[key[0]], key)
+    except Exception as exc:  # noqa: BLE001 - replayed per bot by run_bot_tick
+        log.info("signal %s: %s; its ticks run one by one", key[:5], type(exc).__name__)
+        return None
+
+
+def _signal(rt, feed: Exchange, key: tuple) -> Signal:
+    _exchange, symbol, timeframe, candle_ts, name, raw = key
+    strategy = get_strategy(name)
+    params = strategy.validate(json.loads(raw or "{}"))
+    market = feed.market(symbol)
+    cache_key = (str(rt.engine.url), *key)
+    with _signals_guard:
+        hit = _signals.get(cache_key)
+    if hit is None:
+        candles = closed_candles(
+            rt,
+            feed,
+            symbol=symbol,
+            timeframe=timeframe,
+            limit=min(strategy.window(params), MAX_LIMIT),
+            now_ms=candle_ts + timeframe_ms(timeframe),
+        )
+        if not candles or candles[-1].ts != candle_ts:
+            raise LookupError(f"the {timeframe} candle at {candle_ts} is not available")
+        closes = np.fromiter((c.close for c in candles), dtype=float, count=len(candles))
+        entry, exit_signal = strategy.last_signal(closes, params)
+        hit = (entry, exit_signal, float(closes[-1]))
+        with _signals_guard:
+            _signals[cache_key] = hit
+            while len(_signals) > SIGNAL_CACHE_SIZE:
+                _signals.popitem(last=False)
+    return Signal(hit[0], hit[1], hit[2], market, strategy.mode, params)

@@ -1,0 +1,361 @@
+"""One round of a batch of ticks (see core.trading.batch): decide, send, record — many bots at once.
+
+A round takes, for each paper account, its next ticks in (candle, bot) order and decides them
+in ONE write transaction, with every bot row and the account's cash read under the write lock:
+
+- a quiet tick (no signal, no intent, no new pause) stores its new state and `last_candle_ts`
+  (one executemany for all of them);
+- any other tick goes through `core.trading.tick.plan_in_session`, the single-tick decision: signal
+  and order events, pending_submit order rows with deterministic client ids, new state, pause.
+  A tick that placed orders ends its account's share of the round: its fills change the cash
+  the account's next bots must see, as they would one by one.
+
+After that commit the orders are sent (the exchange deduplicates the client ids; a crash here
+leaves pending_submit rows for reconciliation, never a second order), and every result is
+recorded in ONE more write transaction with the fills applied to the bots (`on_filled`) and
+their `last_candle_ts`. Outcomes are the single-tick path's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from core.accounts import account_exchange
+from core.errors import AppError, ExchangeTemporaryError, InsufficientFunds, OrderRejected
+from core.exchanges import (
+    Exchange,
+    Market,
+    MarketOrder,
+    OrderResult,
+    market_feed,
+    place_market_orders,
+)
+from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, PaperOrder, utcnow
+from core.strategy import BotState, Risk, decide
+from core.trading import tick as engine
+from core.trading.orders import record_result
+
+log = logging.getLogger(__name__)
+QUIET = "ok: 0 order(s)"
+TickRef = tuple[int, int, int]  # (tick id, bot id, candle ts)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What every bot of one (market, candle, strategy, parameters) group sees."""
+
+    entry: bool
+    exit: bool
+    close: float
+    market: Market
+    mode: str
+    params: dict
+
+
+@dataclass
+class Planned:
+    """A tick whose orders were committed as pending_submit in the planning transaction."""
+
+    tick: TickRef
+    account_id: int
+    orders: list[tuple] = field(
+        default_factory=list
+    )  # (id, symbol, side, type, amount, price, cid)
+
+
+# What deciding a tick reads of a bot (the full row is loaded only for ticks that trade).
+_DECIDE_COLUMNS = (
+    Bot.id,
+    Bot.status,
+    Bot.last_candle_ts,
+    Bot.state,
+    Bot.account_id,
+    Bot.order_size_type,
+    Bot.order_size,
+    Bot.take_profit_pct,
+    Bot.stop_loss_pct,
+    Bot.trailing_stop_pct,
+    Bot.max_open_positions,
+    Bot.max_drawdown_pct,
+    Bot.cooldown_minutes,
+)
+
+
+def accounts_with_resting_orders(session, account_ids) -> set[int]:
+    """Paper accounts with open limit orders: their balance needs settling first (one by one)."""
+    query = select(PaperOrder.account_id).where(
+        col(PaperOrder.account_id).in_(account_ids),
+        PaperOrder.status == "open",
+        PaperOrder.type == "limit",
+    )
+    return set(session.exec(query.distinct()).all())
+
+
+def plan_round(
+    rt, heads: dict[int, list[TickRef]], signals: dict[int, Signal], outcomes: dict[int, str]
+) -> tuple[dict[int, int], list[Planned], set[int]]:
+    """Decide the accounts' next ticks in one transaction. Returns how many ticks of each
+    account's head were settled or planned, the planned ticks, and ticks that must run alone."""
+    bot_ids = [t[1] for refs in heads.values() for t in refs]
+    now = utcnow()
+    consumed: dict[int, int] = {}
+    planned: list[Planned] = []
+    alone: set[int] = set()
+    settled: dict[int, str] = {}
+    made: list[tuple[Planned, list[BotOrder]]] = []
+    with rt.session() as s, s.no_autoflush:
+        query = select(*_DECIDE_COLUMNS).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id)
+        rows = {r.id: r for r in s.exec(query.with_for_update())}
+        resting = accounts_with_resting_orders(s, list(heads))
+        balances = select(PaperBalance).where(col(PaperBalance.account_id).in_(list(heads)))
+        cash = {(b.account_id, b.asset): b.free for b in s.exec(balances)}
+        quiet: list[dict] = []
+        for account_id, refs in heads.items():
+            consumed[account_id] = 0
+            for ref in refs:
+                tick_id, bot_id, candle_ts = ref
+                row = rows.get(bot_id)
+                if row is None or row.status != "running":
+                    settled[tick_id] = "skipped: not running"
+                elif row.last_candle_ts is not None and candle_ts <= row.last_candle_ts:
+                    settled[tick_id] = "skipped: already done"
+                elif account_id in resting:
+                    alone.add(tick_id)
+                    break
+                else:
+                    signal = signals[tick_id]
+                    state = quiet_state(row, signal, candle_ts, cash)
+                    if state is not None:
+                        quiet.append({"b_id": bot_id, "b_state": state, "b_ts": candle_ts})
+                        settled[tick_id] = QUIET
+                    else:
+                        new = _plan(s, s.get(Bot, bot_id), signal, candle_ts, cash, now)
+                        if new:
+                            made.append((Planned(ref, account_id), new))
+                            consumed[account_id] += 1
+                            break
+                        settled[tick_id] = QUIET
+                consumed[account_id] += 1
+        _store_quiet(s, quiet, now)
+        s.flush()  # the new orders get their ids
+        for plan, new in made:
+            plan.orders = [
+                (o.id, o.symbol, o.side, o.type, o.amount, o.price, o.client_order_id) for o in new
+            ]
+            planned.append(plan)
+    outcomes.update(settled)  # only once committed
+    return consumed, planned, alone
+
+
+def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | None:
+    """The bot's new state JSON when this tick is quiet, else None."""
+    if signal.entry or signal.exit:
+        return None  # the signal is logged, by plan_in_session
+    state = BotState.from_dict(json.loads(row.state or "{}"))
+    was_paused = state.paused
+    free = cash.get((row.account_id, signal.market.quote), 0.0)
+    quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
+    intents = decide(
+        state,
+        ts=candle_ts,
+        close=signal.close,
+        entry=False,
+        exit_signal=False,
+        mode=signal.mode,
+        params=signal.params,
+        risk=Risk.of(row),
+        market=signal.market,
+        cash=free,
+        order_quote=quote,
+        fee_rate=signal.market.taker_fee,
+    )
+    if intents or (state.paused and not was_paused):
+        return None
+    return json.dumps(state.to_dict())
+
+
+def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) -> list[BotOrder]:
+    made = engine.plan_in_session(
+        session,
+        row,
+        candle_ts=candle_ts,
+        close=signal.close,
+        signal=(signal.entry, signal.exit),
+        mode=signal.mode,
+        params=signal.params,
+        market=signal.market,
+        free=cash.get((row.account_id, signal.market.quote), 0.0),
+        flush=False,
+    )
+    if not made:  # decided, nothing to send: the tick is done
+        row.last_candle_ts, row.last_tick_at, row.consecutive_failures = candle_ts, now, 0
+        session.add(row)
+    return made
+
+
+def _store_quiet(session, quiet: list[dict], now) -> None:
+    if not quiet:
+        return
+    stmt = (
+        update(Bot)
+        .where(Bot.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            last_candle_ts=bindparam("b_ts"),
+            last_tick_at=now,
+            consecutive_failures=0,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.connection().execute(stmt, quiet)
+
+
+def send_round(
+    rt, planned: list[Planned], exchanges: dict[int, Exchange], outcomes: dict[int, str], clock
+) -> None:
+    """Send the planned orders, then record every result in one transaction."""
+    if not planned:
+        return
+    results: dict[int, OrderResult | str] = {}  # a str: the rejection
+    failures: dict[int, tuple[str, bool]] = {}  # tick id -> (reason, fatal)
+    for plan in _send_paper_market(rt, planned, results, failures, clock):
+        try:
+            if plan.account_id not in exchanges:
+                exchanges[plan.account_id] = account_exchange(
+                    rt, account_id=plan.account_id, clock=clock
+                )
+            _send(exchanges[plan.account_id], plan, results)
+        except ExchangeTemporaryError as exc:
+            failures[plan.tick[0]] = (f"exchange unavailable: {exc.message}", False)
+        except AppError as exc:
+            failures[plan.tick[0]] = (exc.message, True)
+        except Exception as exc:
+            log.exception("bot %s: sending the orders of %s failed", *plan.tick[1:])
+            failures[plan.tick[0]] = (f"{type(exc).__name__} in the strategy or engine", True)
+    now = utcnow()
+    with rt.session() as s, s.no_autoflush:
+        # Every row at once (bots for update), so the loop below reads nothing.
+        bot_ids = sorted(p.tick[1] for p in planned)
+        bots = {
+            b.id: b
+            for b in s.exec(
+                select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
+            )
+        }
+        order_ids = [o[0] for p in planned for o in p.orders]
+        rows = {o.id: o for o in s.exec(select(BotOrder).where(col(BotOrder.id).in_(order_ids)))}
+        new_trades: list = []
+        for plan in planned:
+            _record(s, plan, results, rows, new_trades)
+            if plan.tick[0] not in failures:
+                bot = bots[plan.tick[1]]
+                bot.last_candle_ts, bot.last_tick_at = plan.tick[2], now
+                bot.consecutive_failures = 0
+                s.add(bot)
+        engine.link_new_trades(s, new_trades)
+    for plan in planned:
+        tick_id, bot_id, _candle = plan.tick
+        if tick_id in failures:
+            reason, fatal = failures[tick_id]
+            outcomes[tick_id] = engine.record_failure(rt, bot_id, reason, fatal=fatal)
+        else:
+            outcomes[tick_id] = f"ok: {len(plan.orders)} order(s)"
+
+
+def _send_paper_market(rt, planned, results, failures, clock) -> list[Planned]:
+    """Market orders of paper accounts: one transaction per price feed (core.exchanges.
+    paper_bulk). Returns the plans left for the exchange-by-exchange path."""
+    if not planned:
+        return []
+    with rt.read() as s:
+        query = select(ExchangeAccount.id, ExchangeAccount.exchange_id).where(
+            col(ExchangeAccount.id).in_({p.account_id for p in planned}),
+            ExchangeAccount.kind == "paper",
+        )
+        feed_of = dict(s.exec(query).all())
+    rest, by_feed = [], defaultdict(list)
+    for plan in planned:
+        if plan.account_id in feed_of and all(o[3] == "market" for o in plan.orders):
+            by_feed[feed_of[plan.account_id]].append(plan)
+        else:
+            rest.append(plan)
+    for feed_id, plans in by_feed.items():
+        requests = [
+            MarketOrder(p.account_id, o[1], o[2], o[4], o[6]) for p in plans for o in p.orders
+        ]
+        feed = market_feed(feed_id, settings=rt.settings, clock=clock)
+        try:
+            got = iter(place_market_orders(rt, feed, requests, clock=clock or _now_ms))
+        except (AppError, IntegrityError) as exc:
+            log.warning("paper orders on %s in one go failed (%r); one by one", feed_id, exc)
+            rest.extend(plans)
+            continue
+        finally:
+            feed.close()
+        for plan in plans:
+            outcomes = [next(got) for _ in plan.orders]
+            if any(o is None for o in outcomes):  # resting limit orders: settle them first
+                rest.append(plan)
+                continue
+            for (order_id, *_x, cid), outcome in zip(plan.orders, outcomes, strict=True):
+                if isinstance(outcome, OrderRejected | InsufficientFunds):
+                    log.info("order %s rejected: %s", cid, outcome.message)
+                    results[order_id] = outcome.message
+                elif isinstance(outcome, AppError):
+                    failures[plan.tick[0]] = (outcome.message, True)
+                else:
+                    results[order_id] = outcome
+    return rest
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
+    """As core.trading.orders.send, in the bot's order sequence; a temporary error stops the bot's
+    remaining orders (they stay pending_submit for reconciliation) and is re-raised."""
+    for order_id, symbol, side, type_, amount, price, cid in plan.orders:
+        try:
+            results[order_id] = exchange.create_order(
+                symbol=symbol,
+                side=side,
+                type=type_,
+                amount=amount,
+                price=price,
+                client_order_id=cid,
+            )
+        except (OrderRejected, InsufficientFunds) as exc:
+            log.info("order %s rejected: %s", cid, exc.message)
+            results[order_id] = exc.message
+        except ExchangeTemporaryError:
+            log.warning(
+                "order %s state unknown after a temporary error; reconciliation decides", cid
+            )
+            raise
+
+
+def _record(session, plan: Planned, results: dict, rows: dict, new_trades: list) -> None:
+    apply_fill = engine.on_filled(plan.tick[1], locked=True, new_trades=new_trades)
+    for order_id, *_rest in plan.orders:
+        if order_id not in results:
+            continue
+        order = rows[order_id]
+        if order.status != "pending_submit":
+            continue  # settled meanwhile (reconciliation)
+        result = results[order_id]
+        if isinstance(result, str):
+            order.status, order.error, order.updated_at = "rejected", result[:500], utcnow()
+            session.add(order)
+            continue
+        record_result(session, order, result)
+        if result.status == "closed":
+            apply_fill(session, order)

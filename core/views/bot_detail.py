@@ -1,0 +1,82 @@
+"""What the Bot detail page shows: candles with indicators, trades, position and events."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlmodel import col, select
+
+from core import bots
+from core.candles import closed_candles
+from core.exchanges import market_feed, timeframe_ms
+from core.models import Bot, BotOrder, ExchangeAccount, Trade, User, utcnow
+from core.platform.runtime import Runtime
+from core.strategy import get_strategy
+
+
+def chart_data(rt: Runtime, *, owner: User, bot_id: int, limit: int = 300) -> dict:
+    """Candles (DataFrame), indicators and the bot's trades in that window."""
+    with rt.read() as session:
+        bot = bots.get_bot(session, owner=owner, bot_id=bot_id)
+        account = session.get(ExchangeAccount, bot.account_id)
+    feed = market_feed(account.exchange_id, settings=rt.settings)
+    now_ms = int(utcnow().timestamp() * 1000)
+    candles = closed_candles(
+        rt, feed, symbol=bot.symbol, timeframe=bot.timeframe, limit=limit, now_ms=now_ms
+    )
+    df = pd.DataFrame(candles, columns=["ts", "open", "high", "low", "close", "volume"])
+    strategy = get_strategy(bot.strategy)
+    params = strategy.validate(json.loads(bot.params or "{}"))
+    indicators = strategy.indicators(df, params) if len(df) else {}
+    since = int(df["ts"].iloc[0]) if len(df) else 0
+    with rt.read() as session:
+        trades = session.exec(
+            select(Trade)
+            .where(
+                Trade.bot_id == bot.id, col(Trade.entry_ts) >= since - timeframe_ms(bot.timeframe)
+            )
+            .order_by(col(Trade.entry_ts))
+        ).all()
+    marks = [
+        {
+            "entry_ts": t.entry_ts,
+            "entry_price": t.entry_price,
+            "amount": t.amount,
+            "exit_ts": t.exit_ts,
+            "exit_price": t.exit_price,
+            "pnl": t.pnl,
+            "exit_reason": t.exit_reason,
+        }
+        for t in trades
+    ]
+    return {"bot": bot, "candles": df, "indicators": indicators, "trades": marks}
+
+
+def orders_of(rt: Runtime, *, owner: User, bot_id: int, limit: int = 200) -> list[dict]:
+    with rt.read() as session:
+        bots.get_bot(session, owner=owner, bot_id=bot_id)
+        rows = session.exec(
+            select(BotOrder)
+            .where(BotOrder.bot_id == bot_id)
+            .order_by(col(BotOrder.id).desc())
+            .limit(limit)
+        ).all()
+    return [
+        {
+            "time": o.created_at,
+            "client id": o.client_order_id,
+            "side": o.side,
+            "purpose": o.purpose,
+            "amount": o.amount,
+            "status": o.status,
+            "price": o.average,
+            "fee": o.fee,
+            "error": o.error,
+        }
+        for o in rows
+    ]
+
+
+def bot_label(bot: Bot) -> str:
+    return f"{bot.name} · {bot.symbol} {bot.timeframe} · {bot.strategy}"
