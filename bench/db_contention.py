@@ -1,4 +1,4 @@
-"""SQLite under several writer processes: core/db.py (BEGIN IMMEDIATE) vs plain deferred BEGIN.
+"""SQLite under several writer processes: core/platform/db.py (BEGIN IMMEDIATE) vs deferred BEGIN.
 
 N processes run read-then-write transactions (read a counter, then update it and insert a row:
 the pattern that fails with "database is locked" under deferred transactions) on ONE SQLite
@@ -141,9 +141,9 @@ def main() -> None:
     pg = run_pg(args.workers, args.seconds)
     print(f"{'run':<34}{'commits/s':>11}{'lock errors':>13}{'p99 ms':>9}{'lost':>6}")
     for name, r in (
-        ("SQLite, core/db.py (IMMEDIATE)", ours),
+        ("SQLite, core/platform/db.py (IMMEDIATE)", ours),
         ("SQLite, deferred BEGIN", control),
-        ("PostgreSQL, core/db.py", pg),
+        ("PostgreSQL, core/platform/db.py", pg),
     ):
         if r is None:
             print(f"{name:<34}{'(not reachable)':>24}")

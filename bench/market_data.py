@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from core.exchanges.live import LiveExchange
+from core.exchanges import Exchange, live_exchange
 from core.platform import db, migrate
 from tests.fakes.clocked import ClockedFake
 
@@ -42,9 +42,9 @@ def run(bots: int, markets: int, candles: int, window: int, threads: int) -> dic
     symbols = venue.symbols(markets)[:markets]
     local = threading.local()
 
-    def feed() -> LiveExchange:
+    def feed() -> Exchange:
         if not hasattr(local, "feed"):
-            local.feed = LiveExchange(exchange_id="binance", api_url=venue.url, timeout_ms=5_000)
+            local.feed = live_exchange(exchange_id="binance", api_url=venue.url, timeout_ms=5_000)
             local.feed.load_markets()
         return local.feed
 

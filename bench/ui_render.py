@@ -27,8 +27,8 @@ from streamlit import logger as st_logger
 from streamlit.testing.v1 import AppTest
 
 from core import users
+from core.exchanges import SIM_SYMBOLS as SYMBOLS
 from core.exchanges import open_paper_account
-from core.exchanges.sim_price import SYMBOLS
 from core.models import WorkerHeartbeat, utcnow
 from core.platform.runtime import start
 

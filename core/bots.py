@@ -21,19 +21,30 @@ from sqlmodel import Session, col, select
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.exchanges import Market, timeframe_ms
-from core.models import Bot, BotEvent, ExchangeAccount, User, utcnow
+from core.models import (
+    AccountStatus,
+    Bot,
+    BotEvent,
+    BotStatus,
+    EventKind,
+    ExchangeAccount,
+    User,
+    utcnow,
+)
 from core.platform import audit
 from core.platform.inputs import clean_text
-from core.strategy import get_strategy
+from core.strategy import BotState, get_strategy
 
-EDITABLE_WHEN = ("stopped",)
+EDITABLE_WHEN = (BotStatus.STOPPED,)
+KEY_REENTRY_REASON = "The exchange account's API key needs to be entered again."
+UNUSABLE_ACCOUNT = (AccountStatus.INVALID, AccountStatus.NEEDS_REENTRY)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     # action: (allowed from, to)
-    "start": (("stopped", "error"), "running"),
-    "pause": (("running",), "paused"),
-    "resume": (("paused",), "running"),
-    "stop": (("running", "paused", "error"), "stopped"),
-    "archive": (("stopped", "error"), "archived"),
+    "start": ((BotStatus.STOPPED, BotStatus.ERROR), BotStatus.RUNNING),
+    "pause": ((BotStatus.RUNNING,), BotStatus.PAUSED),
+    "resume": ((BotStatus.PAUSED,), BotStatus.RUNNING),
+    "stop": ((BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR), BotStatus.STOPPED),
+    "archive": ((BotStatus.STOPPED, BotStatus.ERROR), BotStatus.ARCHIVED),
 }
 MarketLookup = Callable[[ExchangeAccount], dict[str, Market]]
 
@@ -70,7 +81,7 @@ def _account_for(session: Session, *, owner: User, account_id: int) -> ExchangeA
     account = session.get(ExchangeAccount, account_id)
     if account is None or account.owner_id != owner.id:
         raise NotFound("No such exchange account.")
-    if account.status in ("invalid", "needs_reentry"):
+    if account.status in UNUSABLE_ACCOUNT:
         raise InvalidInput(f"The account {account.label!r} needs its API key entered again.")
     return account
 
@@ -149,7 +160,7 @@ def _apply(bot: Bot, spec: BotSpec) -> None:
 def create_bot(session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup) -> Bot:
     spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
     taken = select(Bot).where(
-        Bot.owner_id == owner.id, Bot.name == spec.name, Bot.status != "archived"
+        Bot.owner_id == owner.id, Bot.name == spec.name, Bot.status != BotStatus.ARCHIVED
     )
     if session.exec(taken).first():
         raise Conflict(f"You already have a bot named {spec.name!r}.")
@@ -164,7 +175,7 @@ def create_bot(session: Session, *, owner: User, spec: BotSpec, markets: MarketL
     _apply(bot, spec)
     session.add(bot)
     session.flush()
-    add_event(session, bot=bot, kind="state", message="created (stopped)")
+    add_event(session, bot=bot, kind=EventKind.STATE, message="created (stopped)")
     audit.record(
         session,
         actor=owner,
@@ -184,7 +195,7 @@ def update_bot(
     spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
     _apply(bot, spec)
     session.add(bot)
-    add_event(session, bot=bot, kind="state", message="settings changed")
+    add_event(session, bot=bot, kind=EventKind.STATE, message="settings changed")
     audit.record(session, actor=owner, action="bot.update", target=f"bot {bot.id}")
     return bot
 
@@ -207,7 +218,7 @@ def get_bot(session: Session, *, owner: User, bot_id: int) -> Bot:
 def list_bots(session: Session, *, owner: User, include_archived: bool = False) -> list[Bot]:
     query = select(Bot).where(Bot.owner_id == owner.id).order_by(col(Bot.id))
     if not include_archived:
-        query = query.where(Bot.status != "archived")
+        query = query.where(Bot.status != BotStatus.ARCHIVED)
     return list(session.exec(query))
 
 
@@ -223,7 +234,7 @@ def change_status(session: Session, *, owner: User, bot_id: int, action: str) ->
         raise Conflict(f"A {bot.status} bot cannot {action}.")
     if action == "start":
         account = session.get(ExchangeAccount, bot.account_id)
-        if account is None or account.status in ("invalid", "needs_reentry"):
+        if account is None or account.status in UNUSABLE_ACCOUNT:
             raise Conflict("The bot's exchange account needs its API key entered again.")
         bot.started_at = utcnow()
         bot.consecutive_failures = 0
@@ -233,27 +244,61 @@ def change_status(session: Session, *, owner: User, bot_id: int, action: str) ->
 
 
 def set_status(
-    session: Session, *, bot: Bot, status: str, reason: str = "", actor: User | None = None
+    session: Session,
+    *,
+    bot: Bot,
+    status: str,
+    reason: str = "",
+    actor: User | None = None,
+    event: EventKind | None = None,
 ) -> None:
-    """Record a status change with its reason in the bot's event log (used by the worker too)."""
+    """Record a status change with its reason in the bot's event log (used by the worker too).
+    The event kind says whether the owner is notified: `event`, else BOT_ERROR for an error
+    status, else STATE."""
     bot.status = status
     bot.status_reason = reason[:500]
     bot.updated_at = utcnow()
     session.add(bot)
     text = f"{status}: {reason}" if reason else status
-    add_event(session, bot=bot, kind="state", message=text)
+    kind = event or (EventKind.BOT_ERROR if status == BotStatus.ERROR else EventKind.STATE)
+    add_event(session, bot=bot, kind=kind, message=text)
     if actor is not None:
         audit.record(session, actor=actor, action=f"bot.{status}", target=f"bot {bot.id}")
 
 
+def pause_for_key_reentry(session: Session, *, account_id: int) -> list[int]:
+    """Pause the account's running bots because its API key must be entered again; their ids.
+
+    The one path for every place that finds a key unreadable (a tick, the accounts page, a
+    key check, a rotation), so each paused bot gets the same KEY_REENTRY event and its owner
+    the same notification."""
+    running = session.exec(
+        select(Bot)
+        .where(Bot.account_id == account_id, Bot.status == BotStatus.RUNNING)
+        .with_for_update()
+    ).all()
+    for bot in running:
+        set_status(
+            session,
+            bot=bot,
+            status=BotStatus.PAUSED,
+            reason=KEY_REENTRY_REASON,
+            event=EventKind.KEY_REENTRY,
+        )
+    return [bot.id for bot in running]
+
+
 def request_exit_now(session: Session, *, owner: User, bot_id: int) -> Bot:
     """Ask the worker to close the open position at market on its next step."""
-    bot = get_bot(session, owner=owner, bot_id=bot_id)
-    state = json.loads(bot.state or "{}")
-    state["exit_requested"] = True
-    bot.state = json.dumps(state)
+    get_bot(session, owner=owner, bot_id=bot_id)  # owned, or NotFound
+    # Read the state under the row lock: a fill committed meanwhile stays in it (PostgreSQL).
+    locked = select(Bot).where(Bot.id == bot_id).with_for_update()
+    bot = session.exec(locked.execution_options(populate_existing=True)).one()
+    state = BotState.loads(bot.state)
+    state.exit_requested = True
+    bot.state = state.dumps()
     session.add(bot)
-    add_event(session, bot=bot, kind="signal", message="exit now requested by user")
+    add_event(session, bot=bot, kind=EventKind.SIGNAL, message="exit now requested by user")
     audit.record(session, actor=owner, action="bot.exit_now", target=f"bot {bot.id}")
     return bot
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -10,6 +11,87 @@ from sqlmodel import Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# The values the code branches on. StrEnums are stored as the same strings (no migration) and
+# compare equal to them, so a row read back as a plain str matches its member.
+
+
+class BotStatus(StrEnum):
+    STOPPED = "stopped"
+    RUNNING = "running"
+    PAUSED = "paused"
+    ERROR = "error"
+    ARCHIVED = "archived"
+
+
+class AccountKind(StrEnum):
+    LIVE = "live"
+    PAPER = "paper"
+
+
+class AccountStatus(StrEnum):
+    OK = "ok"
+    UNVERIFIED = "unverified"
+    NEEDS_REENTRY = "needs_reentry"
+    INVALID = "invalid"
+
+
+class OrderStatus(StrEnum):
+    PENDING_SUBMIT = "pending_submit"  # committed before sending: the exactly-once anchor
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    NEVER_PLACED = "never_placed"  # the exchange confirmed it has no such client order id
+
+
+class OrderPurpose(StrEnum):
+    """Why an order was placed (core.strategy.risk decides; trades keep it as exit reason)."""
+
+    ENTRY = "entry"  # buys
+    SCHEDULED = "scheduled"
+    SAFETY = "safety"
+    GRID = "grid"
+    SIGNAL = "signal"  # sells
+    TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"
+    TRAILING_STOP = "trailing_stop"
+    EXIT_NOW = "exit_now"
+
+
+class EventKind(StrEnum):
+    """A bot event's kind. The last three notify their owner (core.notify.outbox)."""
+
+    SIGNAL = "signal"
+    ORDER = "order"
+    FILL = "fill"
+    ERROR = "error"
+    STATE = "state"
+    BOT_ERROR = "bot_error"  # the bot went to status error
+    RISK_PAUSE = "risk_pause"  # paused by a risk limit (max drawdown)
+    KEY_REENTRY = "key_reentry"  # paused: its account's API key must be entered again
+
+
+class TickOutcome(StrEnum):
+    """How a tick ended; the outcome text is "<outcome>: <detail>"."""
+
+    OK = "ok"
+    SKIPPED = "skipped"
+    PAUSED = "paused"
+    FAILED = "failed"
+    ERROR = "error"
+
+    def text(self, detail: str) -> str:
+        return f"{self.value}: {detail}"
+
+    @classmethod
+    def of(cls, text: str) -> TickOutcome:
+        return cls(text.partition(":")[0])
+
+    @property
+    def failed(self) -> bool:
+        return self in (TickOutcome.FAILED, TickOutcome.ERROR)
 
 
 class User(SQLModel, table=True):
@@ -231,7 +313,7 @@ class BotEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
     ts: datetime = Field(default_factory=utcnow)
-    kind: str = Field(max_length=16)  # signal | order | fill | error | state | notify
+    kind: str = Field(max_length=16)  # an EventKind
     message: str = Field(max_length=1000)
     data: str = Field(default="", max_length=4000)  # JSON details
 

@@ -38,10 +38,6 @@ class LockoutPolicy:
     minutes: float = 15.0
 
 
-def count_users(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(User)).one()
-
-
 def get_user(session: Session, *, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

@@ -22,6 +22,29 @@ TEST_COOKIE_KEY = "test-cookie-key-0123456789abcdef0123456789"
 TEST_MASTER_KEY = "bXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmc="  # Fernet: 32 bytes b64
 
 
+# A test that uses one of these fixtures (directly or through another fixture, e.g. pg_rt ->
+# pg_url) gets the marker; see pytest_collection_modifyitems. A fixture picked at run time
+# with request.getfixturevalue is invisible here: mark its param (tests/views).
+FIXTURE_MARKERS = {
+    "pg_url": "postgres",
+    "redis_url": "redis",
+    "browser_page": "browser",
+    "app_server": "browser",  # a real `streamlit run`, driven by the browser tests
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """postgres / redis / browser from the fixtures a test uses; every browser test is slow."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in used and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+        if item.get_closest_marker("browser") and item.get_closest_marker("slow") is None:
+            item.add_marker("slow")
+
+
 def services_required() -> bool:
     return os.environ.get("STEADYBOT_REQUIRE_SERVICES") == "1"
 

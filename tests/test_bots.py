@@ -6,24 +6,20 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, users
+from core import bots
 from core.errors import Conflict, InvalidInput, NotFound
-from core.exchanges.paper_book import open_paper_account
 from core.models import Bot
 from core.trading import tick as engine
+from tests.factories import make_paper_account, make_user
 
 
 @pytest.fixture
 def world(rt):
     with rt.session() as s:
-        alice = users.register(
-            s, username="alice", email="a@x.io", name="A", password="Correct-Horse-9"
-        )
-        bob = users.register(
-            s, username="bob", email="b@x.io", name="B", password="Correct-Horse-9"
-        )
-        acc = open_paper_account(s, owner_id=alice.id, label="paper")
-        bob_acc = open_paper_account(s, owner_id=bob.id, label="paper")
+        alice = make_user(s, username="alice", role="admin")
+        bob = make_user(s, username="bob")
+        acc = make_paper_account(s, owner=alice)
+        bob_acc = make_paper_account(s, owner=bob)
     return {"alice": alice, "bob": bob, "acc": acc, "bob_acc": bob_acc}
 
 

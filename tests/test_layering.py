@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md hold without anyone remembering them."""
+"""The layering rules of docs/ARCHITECTURE.md hold without anyone remembering them."""
 
 from __future__ import annotations
 
@@ -71,3 +71,55 @@ def test_import_linter_contracts_hold():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 3 kept, 0 broken." in result.stdout
+
+
+def _packages() -> set[str]:
+    """core's domain packages whose face is their `__init__` (platform's face is its modules)."""
+    core = ROOT / "core"
+    return {p.name for p in core.iterdir() if (p / "__init__.py").exists()} - {"platform"}
+
+
+def _face_breaches(rel: Path, source: str, packages: set[str]) -> list[str]:
+    own = rel.parts[1] if rel.parts[0] == "core" and len(rel.parts) > 2 else None
+    found = []
+    for node in ast.walk(ast.parse(source, filename=str(rel))):
+        if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module):
+            continue
+        parts = node.module.split(".")
+        if parts[0] != "core" or len(parts) < 2 or parts[1] not in packages or parts[1] == own:
+            continue
+        inner = [node.module] if len(parts) > 2 else []
+        inner += [
+            f"{node.module}.{a.name}"
+            for a in node.names
+            if len(parts) == 2 and (ROOT / "core" / parts[1] / f"{a.name}.py").exists()
+        ]
+        found += [f"{rel}:{node.lineno} imports {name}" for name in inner]
+    return found
+
+
+def test_other_packages_import_only_a_packages_face():
+    """`from core.trading import run_ticks`, never `from core.trading.batch import ...`: a
+    package's inside can change without touching its callers (tests may look inside)."""
+    packages = _packages()
+    files = [p for d in ("core", "pages", "ui", "worker", "bench", "docs") for p in _modules(d)]
+    breaches = [
+        breach
+        for path in [*files, ROOT / "streamlit_app.py"]
+        for breach in _face_breaches(path.relative_to(ROOT), path.read_text(), packages)
+    ]
+    assert breaches == []
+
+
+def test_the_face_check_sees_a_breach_and_allows_the_face():
+    source = "from core.trading.batch import run_ticks\nfrom core.backtest import walk, run\n"
+    assert _face_breaches(Path("core/views/x.py"), source, _packages()) == [
+        "core/views/x.py:1 imports core.trading.batch",
+        "core/views/x.py:2 imports core.backtest.walk",
+    ]
+    assert _face_breaches(Path("core/trading/x.py"), source, _packages()) == [
+        "core/trading/x.py:2 imports core.backtest.walk"
+    ]
+    assert (
+        _face_breaches(Path("pages/x.py"), "from core.trading import run_ticks", {"trading"}) == []
+    )

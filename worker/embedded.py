@@ -1,7 +1,7 @@
 """The embedded worker: one consumer thread inside the Streamlit process.
 
 Streamlit scripts never run on the main thread, and Huey's Consumer installs signal handlers,
-which only the main thread may do; this subclass skips them (see STACK_NOTES)."""
+which only the main thread may do; this subclass skips them (docs/ARCHITECTURE.md, run modes)."""
 
 from __future__ import annotations
 

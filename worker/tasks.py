@@ -19,6 +19,7 @@ from collections.abc import Callable
 from huey import Huey, crontab
 
 from core import trading
+from core.models import TickOutcome
 from core.platform.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,6 @@ class WorkerApp:
     ) -> None:
         self.rt, self.huey, self.worker_id = rt, huey, worker_id
         self.runner = runner or default_runner
-        self.run_tick = huey.task(name="steadybot.run_tick")(self._run_tick)
         self.run_batch = huey.task(name="steadybot.run_ticks")(self._run_ticks)
         huey.periodic_task(crontab(minute="*/10"), name="steadybot.recheck_accounts")(
             self._recheck_accounts
@@ -48,29 +48,6 @@ class WorkerApp:
         huey.periodic_task(crontab(minute="*"), name="steadybot.send_notifications")(
             self.send_notifications
         )
-
-    def _run_tick(self, tick_id: int, waits: int = 0) -> str:
-        with self.rt.session() as session:
-            tick = trading.claim_tick(session, tick_id=tick_id, worker_id=self.worker_id)
-            claimed = (tick.bot_id, tick.candle_ts) if tick else None
-        if claimed is None:
-            return self._not_claimed(tick_id, waits)
-        bot_id, candle_ts = claimed
-        try:
-            outcome = self.runner(
-                self.rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=self.worker_id
-            )
-        except Exception as exc:
-            log.exception("tick %s (bot %s, candle %s) crashed", tick_id, bot_id, candle_ts)
-            outcome = f"error: {type(exc).__name__}"
-        with self.rt.session() as session:
-            mine = trading.finish_tick(
-                session, tick_id=tick_id, outcome=outcome, worker_id=self.worker_id
-            )
-        if not mine:
-            log.warning("tick %s was reclaimed by another worker while it ran", tick_id)
-        log.info("tick %s bot %s candle %s: %s", tick_id, bot_id, candle_ts, outcome)
-        return outcome
 
     def _run_ticks(self, tick_ids: list[int], waits: int = 0) -> str:
         with self.rt.session() as session:
@@ -84,7 +61,7 @@ class WorkerApp:
             mine = trading.finish_ticks(session, outcomes=outcomes, worker_id=self.worker_id)
         if mine < len(outcomes):
             log.warning("%d tick(s) were reclaimed by another worker", len(outcomes) - mine)
-        done = sum(1 for o in outcomes.values() if not o.startswith(("failed", "error")))
+        done = sum(1 for o in outcomes.values() if not TickOutcome.of(o).failed)
         log.info(
             "batch of %d tick(s): %d done, %d failed", len(outcomes), done, len(outcomes) - done
         )
@@ -101,7 +78,7 @@ class WorkerApp:
                 )
             except Exception as exc:
                 log.exception("tick %s (bot %s, candle %s) crashed", tick_id, bot_id, candle_ts)
-                outcomes[tick_id] = f"error: {type(exc).__name__}"
+                outcomes[tick_id] = TickOutcome.ERROR.text(type(exc).__name__)
         return outcomes
 
     def _retry_unclaimed(self, tick_ids: list[int], waits: int) -> None:
@@ -111,16 +88,6 @@ class WorkerApp:
         queued = [t for t in tick_ids if statuses.get(t) == "queued"]
         if queued and waits < MAX_WAITS:
             self.run_batch.schedule(args=(queued, waits + 1), delay=WAIT_DELAY_S)
-
-    def _not_claimed(self, tick_id: int, waits: int) -> str:
-        """Still queued means its bot must wait: try again shortly (older candle first)."""
-        with self.rt.read() as session:
-            status = trading.tick_status(session, tick_id=tick_id)
-        if status != "queued":
-            return "not claimed"  # another worker has it, or it is finished
-        if waits < MAX_WAITS:
-            self.run_tick.schedule(args=(tick_id, waits + 1), delay=WAIT_DELAY_S)
-        return "waiting"
 
     def _recheck_accounts(self) -> None:
         from core.accounts import recheck_unverified

@@ -1,4 +1,5 @@
-"""core.accounts.store."""
+"""Exchange accounts: store (owned rows), credentials (key input and the exchange check),
+onboarding (add / re-enter / re-check keys), connect (the exchange a bot trades on)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from core.accounts.credentials import live_connector
 from core.accounts.store import credentials_for_use
 from core.errors import NotFound
 from core.exchanges import DEFAULT_SLIPPAGE_BPS, Exchange, PaperExchange, market_feed
-from core.models import ExchangeAccount, User
+from core.models import AccountKind, ExchangeAccount, User
 
 
 def account_exchange(
@@ -29,7 +29,7 @@ def account_exchange(
         owner = session.get(User, account.owner_id) if account is not None else None
     if account is None or owner is None:
         raise NotFound(f"Exchange account {account_id} was not found.")
-    if account.kind == "paper":
+    if account.kind == AccountKind.PAPER:
         feed = market_feed(account.exchange_id, settings=rt.settings, clock=clock)
         return PaperExchange(
             rt, account_id=account.id, feed=feed, slippage_bps=slippage_bps, clock=clock

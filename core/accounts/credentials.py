@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.errors import ExchangeAuthError, ExchangeError, ExchangeTemporaryError, InvalidInput
-from core.exchanges import Exchange
+from core.exchanges import Exchange, exchange_ids, has_testnet, live_exchange, required_credentials
 from core.platform.config import Settings
 from core.platform.inputs import clean_text
 from core.platform.logs import redact, register_secret
@@ -40,9 +40,7 @@ Connector = Callable[[Credentials, Settings], Exchange]
 
 def live_connector(creds: Credentials, settings: Settings) -> Exchange:
     """The real exchange client (ccxt through the live adapter)."""
-    from core.exchanges.live import LiveExchange
-
-    return LiveExchange(
+    return live_exchange(
         exchange_id=creds.exchange_id,
         api_key=creds.api_key,
         secret=creds.secret,
@@ -54,16 +52,12 @@ def live_connector(creds: Credentials, settings: Settings) -> Exchange:
 
 
 def exchange_choices() -> list[str]:
-    from core.exchanges import live
-
-    return sorted(live.list_exchange_ids())
+    return exchange_ids()
 
 
 def extra_fields(exchange_id: str) -> list[str]:
     """Credentials this exchange needs besides the API key and secret (e.g. `password`)."""
-    from core.exchanges import live
-
-    required = live.required_credentials(exchange_id)
+    required = required_credentials(exchange_id)
     names = [k for k, v in required.items() if v] if isinstance(required, dict) else required
     return [n for n in names if n not in ("apiKey", "secret")]
 
@@ -73,9 +67,7 @@ def extra_label(name: str) -> str:
 
 
 def has_sandbox(exchange_id: str) -> bool:
-    from core.exchanges import live
-
-    return bool(live.has_testnet(exchange_id))
+    return has_testnet(exchange_id)
 
 
 def clean_exchange(value: object) -> str:

@@ -34,7 +34,7 @@ from core.accounts.store import (
 )
 from core.errors import ExchangeAuthError, InvalidInput, SecretUnreadable
 from core.exchanges import Balance
-from core.models import ExchangeAccount, PaperBalance, User, utcnow
+from core.models import AccountKind, AccountStatus, ExchangeAccount, PaperBalance, User, utcnow
 from core.platform.inputs import clean_text
 from core.platform.runtime import Runtime
 from core.platform.security import mask_key
@@ -187,7 +187,8 @@ def recheck_unverified(rt: Runtime, *, connect: Connector | None = None) -> dict
     """Check every unverified account again (the worker calls this); counts by new status."""
     with rt.read() as session:
         query = select(ExchangeAccount).where(
-            ExchangeAccount.kind == "live", ExchangeAccount.status == "unverified"
+            ExchangeAccount.kind == AccountKind.LIVE,
+            ExchangeAccount.status == AccountStatus.UNVERIFIED,
         )
         pending = [
             (a.id, a.owner_id) for a in session.exec(query.order_by(col(ExchangeAccount.id)))
@@ -213,7 +214,7 @@ def balances_for_account(
     """Balances of a verified account (paper: its simulated book), assets with zero omitted."""
     with rt.read() as session:
         account = owned(session, owner=owner, account_id=account_id)
-        if account.kind == "paper":
+        if account.kind == AccountKind.PAPER:
             rows = session.exec(select(PaperBalance).where(PaperBalance.account_id == account.id))
             return {r.asset: Balance(r.free, r.used) for r in rows if r.free or r.used}
     if account.status != "ok":

@@ -17,20 +17,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core import bots
 from core.accounts.credentials import Credentials
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, SecretUnreadable
-from core.models import Bot, ExchangeAccount, User
+from core.errors import Conflict, InvalidInput, NotFound, SecretUnreadable
+from core.models import AccountKind, AccountStatus, Bot, BotStatus, ExchangeAccount, User
 from core.platform import audit
 from core.platform.runtime import Runtime
 from core.platform.vault import UNREADABLE_REASON, Vault
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "No such exchange account."
-BUSY_BOT_STATUSES = ("running", "paused")
-REENTRY_BOT_REASON = "The exchange account's API key needs to be entered again."
+BUSY_BOT_STATUSES = (BotStatus.RUNNING, BotStatus.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,6 @@ class AccountInfo:
     status: str
     status_reason: str
     last_checked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AccountSummary:
-    """What an admin sees: that an account exists, never its key."""
-
-    id: int
-    owner: str
-    exchange_id: str
-    label: str
-    kind: str
-    status: str
 
 
 def info(account: ExchangeAccount) -> AccountInfo:
@@ -89,7 +77,7 @@ def owned(session: Session, *, owner: User, account_id: object) -> ExchangeAccou
 
 def owned_live(session: Session, *, owner: User, account_id: object) -> ExchangeAccount:
     account = owned(session, owner=owner, account_id=account_id)
-    if account.kind != "live":
+    if account.kind != AccountKind.LIVE:
         raise InvalidInput("A paper account has no API key.")
     return account
 
@@ -109,24 +97,6 @@ def audit_account(session: Session, actor: User | None, action: str, label: str,
 def list_accounts(session: Session, *, owner: User) -> list[AccountInfo]:
     query = select(ExchangeAccount).where(ExchangeAccount.owner_id == owner.id)
     return [info(a) for a in session.exec(query.order_by(col(ExchangeAccount.id)))]
-
-
-def get_account(session: Session, *, owner: User, account_id: int) -> AccountInfo:
-    return info(owned(session, owner=owner, account_id=account_id))
-
-
-def admin_list_accounts(session: Session, *, admin: User) -> list[AccountSummary]:
-    if admin.role != "admin" or not admin.is_active:
-        raise Forbidden("Only administrators can do that.")
-    query = (
-        select(ExchangeAccount, User.username)
-        .join(User, col(User.id) == col(ExchangeAccount.owner_id))
-        .order_by(col(ExchangeAccount.id))
-    )
-    return [
-        AccountSummary(a.id, username, a.exchange_id, a.label, a.kind, a.status)
-        for a, username in session.exec(query)
-    ]
 
 
 def account_in_use(session: Session, account_id: int) -> bool:
@@ -157,18 +127,16 @@ def delete_account(session: Session, *, owner: User, account_id: int) -> None:
 
 
 def mark_needs_reentry(session: Session, *, account: ExchangeAccount, reason: str) -> None:
-    """Mark the account and pause its running bots, in the caller's transaction."""
+    """Mark the account and pause its running bots (each with a KEY_REENTRY event), in the
+    caller's transaction."""
     log.warning("exchange account %s: %s Marked needs re-entry.", account.id, reason)
-    if account.status != "needs_reentry":
+    if account.status != AccountStatus.NEEDS_REENTRY:
         audit_account(session, None, "account.unreadable", account.label, f"#{account.id}")
-    account.status = "needs_reentry"
+    account.status = AccountStatus.NEEDS_REENTRY
     account.status_reason = reason[:500]
     session.add(account)
-    session.execute(
-        update(Bot)
-        .where(col(Bot.account_id) == account.id, col(Bot.status) == "running")
-        .values(status="paused", status_reason=REENTRY_BOT_REASON)
-    )
+    session.flush()
+    bots.pause_for_key_reentry(session, account_id=account.id)
 
 
 def decrypt_credentials(account: ExchangeAccount, vault: Vault) -> Credentials:
@@ -192,8 +160,8 @@ def flag_unreadable(session: Session, *, owner: User, vault: Vault) -> list[int]
     """Mark the owner's live accounts whose key no longer decrypts; their ids."""
     query = select(ExchangeAccount).where(
         ExchangeAccount.owner_id == owner.id,
-        ExchangeAccount.kind == "live",
-        ExchangeAccount.status != "needs_reentry",
+        ExchangeAccount.kind == AccountKind.LIVE,
+        ExchangeAccount.status != AccountStatus.NEEDS_REENTRY,
     )
     marked = []
     for account in session.exec(query).all():
@@ -213,7 +181,7 @@ def credentials_for_use(rt: Runtime, *, owner: User, account_id: int) -> Credent
     """
     with rt.read() as session:
         account = owned_live(session, owner=owner, account_id=account_id)
-    if account.status == "needs_reentry":
+    if account.status == AccountStatus.NEEDS_REENTRY:
         raise SecretUnreadable(f"The API key of {account.label!r} must be entered again.")
     try:
         return decrypt_credentials(account, Vault.from_settings(rt.settings))

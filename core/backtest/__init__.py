@@ -1,4 +1,8 @@
-"""core.backtest.walk."""
+"""Backtests: a strategy with the bots' own risk rules over history.
+
+walk (the candle-by-candle walk, the reference), vectorised (the numpy path for signal-only
+cases, trade for trade equal to the walk), metrics, service (settings, candle sources, runs),
+sweep (parameter grids), display (tables and chart data for the page)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from core.candles import download_candles, load_candles_csv, read_cached
 from core.errors import ExchangeTemporaryError, InvalidInput
 from core.exchanges import (
     SIM,
+    SIM_SYMBOLS,
     Exchange,
     Market,
     check_feed_id,
@@ -36,7 +37,6 @@ from core.exchanges import (
     sim_candles,
     timeframe_ms,
 )
-from core.exchanges.sim_price import SYMBOLS
 from core.platform.db import read_session
 from core.strategy import Risk, get_strategy
 
@@ -157,8 +157,8 @@ def check_settings(settings: BacktestSettings, *, now_ms: int | None = None) -> 
     symbol = (settings.symbol or "").strip().upper()
     if settings.source != "csv" and not symbol:
         raise InvalidInput("Pick a market (symbol such as BTC/USDT).")
-    if exchange == SIM and settings.source != "csv" and symbol not in SYMBOLS:
-        raise InvalidInput(f"Symbol {symbol!r} is not traded on sim: use {', '.join(SYMBOLS)}.")
+    if exchange == SIM and settings.source != "csv" and symbol not in SIM_SYMBOLS:
+        raise InvalidInput(f"Symbol {symbol!r} is not traded on sim: use {', '.join(SIM_SYMBOLS)}.")
     if settings.source != "csv":
         date_range_ms(settings, now_ms)
     elif settings.start is not None and settings.end is not None:
@@ -189,7 +189,7 @@ def _now() -> int:
 
 
 def sim_symbols() -> list[str]:
-    return list(SYMBOLS)
+    return list(SIM_SYMBOLS)
 
 
 def load_candles(

@@ -32,15 +32,7 @@ _KEYS = (
 
 def applies(mode: str, risk: Risk, sizing: tuple) -> bool:
     quote, pct = sizing
-    return (
-        mode == "signal"
-        and risk.max_open_positions == 1
-        and not risk.max_drawdown_pct
-        and not (risk.stop_loss_pct or risk.take_profit_pct or risk.trailing_stop_pct)
-        and not risk.cooldown_ms
-        and pct is None
-        and quote is not None
-    )
+    return mode == "signal" and risk.signals_alone and pct is None and quote is not None
 
 
 def to_steps(values: np.ndarray, step: float, how: str) -> np.ndarray:

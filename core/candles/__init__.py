@@ -1,4 +1,5 @@
-"""core.candles."""
+"""Candles: the shared cache (one download per market and candle, whatever the number of
+bots) and CSV import for backtests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Everything that touches an exchange. The only package that imports ccxt."""
+"""Everything that touches an exchange; the only package that imports ccxt.
+
+base (the Exchange interface, Market rounding, timeframes), factory (public market feeds),
+live (ccxt with one error table: errormap; imported lazily, ccxt is slow to load), paper +
+paper_book + paper_bulk (paper trading with its book in the database), sim + sim_price (the
+deterministic simulated market). Exchange *accounts* are built one layer up, in core.accounts.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +20,21 @@ from core.exchanges.base import (
     timeframe_ms,
     to_step,
 )
-from core.exchanges.factory import SIM, check_feed_id, known_feed_ids, market_feed
+from core.exchanges.factory import (
+    SIM,
+    check_feed_id,
+    exchange_ids,
+    has_testnet,
+    known_feed_ids,
+    live_exchange,
+    market_feed,
+    required_credentials,
+)
 from core.exchanges.paper import DEFAULT_SLIPPAGE_BPS, PaperExchange
 from core.exchanges.paper_book import open_paper_account
 from core.exchanges.paper_bulk import MarketOrder, place_market_orders
 from core.exchanges.sim import SimExchange, sim_candles
+from core.exchanges.sim_price import SYMBOLS as SIM_SYMBOLS
 
 __all__ = [
     "Balance",
@@ -30,14 +46,19 @@ __all__ = [
     "OrderResult",
     "PaperExchange",
     "SIM",
+    "SIM_SYMBOLS",
     "SimExchange",
     "TIMEFRAMES",
     "check_feed_id",
+    "exchange_ids",
+    "has_testnet",
     "known_feed_ids",
     "last_closed_open",
+    "live_exchange",
     "market_feed",
     "open_paper_account",
     "place_market_orders",
+    "required_credentials",
     "sim_candles",
     "step_decimals",
     "timeframe_ms",

@@ -22,9 +22,7 @@ SIM = "sim"
 
 def known_feed_ids() -> list[str]:
     """'sim' first, then every exchange id ccxt supports."""
-    from core.exchanges import live
-
-    return [SIM, *sorted(live.list_exchange_ids())]
+    return [SIM, *exchange_ids()]
 
 
 def check_feed_id(exchange_id: object) -> str:
@@ -62,3 +60,32 @@ def market_feed(
         api_url=settings.exchange_api_url or None,
         timeout_ms=settings.exchange_timeout_ms,
     )
+
+
+# ccxt takes about a second to import: the live adapter is loaded on first use, through these.
+
+
+def live_exchange(**kwargs) -> Exchange:
+    """A `LiveExchange` (ccxt) built with `kwargs`."""
+    from core.exchanges.live import LiveExchange
+
+    return LiveExchange(**kwargs)
+
+
+def exchange_ids() -> list[str]:
+    """Every exchange id ccxt supports, sorted."""
+    from core.exchanges import live
+
+    return sorted(live.list_exchange_ids())
+
+
+def required_credentials(exchange_id: str):
+    from core.exchanges import live
+
+    return live.required_credentials(exchange_id)
+
+
+def has_testnet(exchange_id: str) -> bool:
+    from core.exchanges import live
+
+    return bool(live.has_testnet(exchange_id))

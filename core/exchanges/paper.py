@@ -43,7 +43,7 @@ from core.exchanges.base import (
     candle_open,
 )
 from core.exchanges.paper_book import open_paper_account, paper_balances
-from core.models import ExchangeAccount, PaperOrder
+from core.models import AccountKind, ExchangeAccount, PaperOrder
 from core.platform.db import read_session, session_scope
 
 __all__ = ["DEFAULT_SLIPPAGE_BPS", "PaperExchange", "open_paper_account", "paper_balances"]
@@ -80,7 +80,7 @@ class PaperExchange(Exchange):
         self.clock = clock or _wall_clock_ms
         with read_session(self.engine) as session:
             account = session.get(ExchangeAccount, account_id)
-        if account is None or account.kind != "paper":
+        if account is None or account.kind != AccountKind.PAPER:
             raise InvalidInput(f"Exchange account {account_id} is not a paper account.")
 
     # --- market data: the feed's -------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""core.notify.channels."""
+"""Notifications: channels (apprise URLs, encrypted per user; which events they want) and
+the outbox (bot events claimed past a cursor and sent by the worker, never inside a tick)."""
 
 from __future__ import annotations
 

@@ -107,13 +107,3 @@ def send(urls: list[str], *, title: str, body: str) -> bool:
     if not ok:
         log.warning("notification failed for at least one of %d target(s)", len(urls))
     return ok
-
-
-def notify_user(
-    session: Session, *, user_id: int, event: str, title: str, body: str, cipher: Cipher
-) -> bool:
-    """Send `event` to the user if they asked for it. Meant for a worker task."""
-    row = get_settings(session, user_id=user_id)
-    if event not in row.events.split(","):
-        return False
-    return send(load_urls(row, cipher), title=title, body=body)

@@ -15,9 +15,9 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, and_, col, func, or_, select
+from sqlmodel import Session, col, func, select
 
-from core.models import AppSetting, Bot, BotEvent
+from core.models import AppSetting, Bot, BotEvent, EventKind
 from core.notify import channels as notify
 
 log = logging.getLogger(__name__)
@@ -33,31 +33,23 @@ class Pending:
     body: str
 
 
-# (bot event kind, message prefix, notification event): the one definition of which events
-# notify, used by the query and by `event_kind`.
-RULES = (
-    ("fill", "", "fill"),
-    ("state", "error", "bot_error"),
-    ("state", "paused: needs key re-entry", "key_reentry"),
-    ("state", "paused: max drawdown", "risk_pause"),
-)
+# The one definition of which bot events notify, and as which notification event
+# (a key of channels.EVENTS). Chosen by the event's kind, never by its text.
+NOTIFYING = {
+    EventKind.FILL: "fill",
+    EventKind.BOT_ERROR: "bot_error",
+    EventKind.RISK_PAUSE: "risk_pause",
+    EventKind.KEY_REENTRY: "key_reentry",
+}
 
 
-def event_kind(kind: str, message: str) -> str | None:
-    """The notification event a bot event belongs to, or None."""
-    for rule_kind, prefix, event in RULES:
-        if kind == rule_kind and message.startswith(prefix):
-            return event
-    return None
+def event_kind(kind: str) -> str | None:
+    """The notification event a bot event of this kind belongs to, or None."""
+    return NOTIFYING.get(kind)
 
 
 def _notifying():
-    return or_(
-        *(
-            and_(col(BotEvent.kind) == kind, col(BotEvent.message).startswith(prefix))
-            for kind, prefix, _event in RULES
-        )
-    )
+    return col(BotEvent.kind).in_(list(NOTIFYING))
 
 
 def _cursor(session: Session) -> AppSetting | None:
@@ -89,7 +81,7 @@ def claim(session: Session, *, limit: int = BATCH) -> list[Pending]:
     session.add(row)
     out = []
     for event, owner_id, bot_name in found:
-        kind = event_kind(event.kind, event.message)
+        kind = event_kind(event.kind)
         title = f"Steadybot · {bot_name}: {notify.EVENTS[kind].lower()}"
         out.append(Pending(owner_id, kind, title, event.message))
     return out

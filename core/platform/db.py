@@ -2,7 +2,8 @@
 
 SQLite: every connection sets WAL, busy_timeout, synchronous=NORMAL and foreign keys, and
 transactions start with `BEGIN IMMEDIATE` — WAL plus a timeout alone still fails with
-"database is locked" when a deferred transaction reads and then writes (see STACK_NOTES).
+"database is locked" when a deferred transaction reads and then writes (it cannot upgrade its
+read lock while another writer waits; bench/db_contention.py shows both).
 Read-only work can use `read_session()`, which starts a deferred transaction so readers never
 queue behind writers. PostgreSQL (psycopg 3) gets pool pre-ping.
 """

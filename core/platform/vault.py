@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Engine, select, update
 
 from core.errors import ConfigError, SecretUnreadable
-from core.models import ExchangeAccount, NotificationSetting
+from core.models import AccountStatus, ExchangeAccount, NotificationSetting
 from core.platform import audit, db
 from core.platform.config import Settings
 from core.platform.logs import register_secret
@@ -150,7 +150,7 @@ def _rotate_row(session, model, pk, columns, row, vault: Vault, report: Rotation
         table = model.__tablename__
         log.warning("%s %s: a stored secret decrypts under no master key", table, row_id)
         if model is ExchangeAccount:
-            values = {"status": "needs_reentry", "status_reason": UNREADABLE_REASON}
+            values = {"status": AccountStatus.NEEDS_REENTRY, "status_reason": UNREADABLE_REASON}
         else:
             return
     else:

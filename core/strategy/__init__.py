@@ -16,6 +16,7 @@ from core.strategy.risk import (
     decide,
     fill_price,
     open_lot,
+    order_quote,
 )
 
 REGISTRY: dict[str, Strategy] = {
@@ -37,6 +38,7 @@ __all__ = [
     "get_strategy",
     "list_strategies",
     "open_lot",
+    "order_quote",
 ]
 
 

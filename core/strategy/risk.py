@@ -24,9 +24,11 @@ candle time past the cooldown (set after a losing exit), and no max-drawdown pau
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 
 from core.exchanges import Market
+from core.models import OrderPurpose
 
 SPEND_CAP = 0.995
 
@@ -50,6 +52,18 @@ class Risk:
             max_open_positions=limits.max_open_positions,
             max_drawdown_pct=limits.max_drawdown_pct,
             cooldown_ms=limits.cooldown_minutes * 60_000,
+        )
+
+    @property
+    def signals_alone(self) -> bool:
+        """True when trades depend on the strategy's signals alone: one position and no limit
+        that watches the path between signals (stops, cooldown, drawdown). The vectorised
+        backtest applies only then; a new limit must say here whether it breaks that."""
+        return (
+            self.max_open_positions == 1
+            and not self.max_drawdown_pct
+            and not (self.stop_loss_pct or self.take_profit_pct or self.trailing_stop_pct)
+            and not self.cooldown_ms
         )
 
 
@@ -83,6 +97,19 @@ class BotState:
         lots = [Lot(**lot) for lot in data.pop("lots", [])]
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(lots=lots, **known)
+
+    @classmethod
+    def loads(cls, text: str | None) -> BotState:
+        """The state stored in a bot row's `state` column (empty: a fresh bot)."""
+        return cls.from_dict(json.loads(text or "{}"))
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+def order_quote(size_type: str, size: float, free: float) -> float:
+    """The quote amount one entry spends: a fixed quote amount, or a % of the free quote."""
+    return size if size_type == "quote" else free * size / 100
 
 
 @dataclass(frozen=True)
@@ -153,14 +180,14 @@ def _exits(state, *, close, exit_signal, mode, params, risk) -> list[Intent]:
         return []
     everything = tuple(range(len(state.lots)))
     if state.exit_requested:
-        return [Intent("sell", "exit_now", _amount(state, everything), everything)]
+        return [Intent("sell", OrderPurpose.EXIT_NOW, _amount(state, everything), everything)]
     if exit_signal:
-        return [Intent("sell", "signal", _amount(state, everything), everything)]
+        return [Intent("sell", OrderPurpose.SIGNAL, _amount(state, everything), everything)]
     if mode == "dca":
         total = sum(lot.amount for lot in state.lots)
         cost = sum(lot.amount * lot.entry_price for lot in state.lots)
         if total > 0 and close >= cost / total * (1 + params["take_profit_pct"] / 100):
-            return [Intent("sell", "take_profit", total, everything)]
+            return [Intent("sell", OrderPurpose.TAKE_PROFIT, total, everything)]
     out = []
     for i, lot in enumerate(state.lots):
         reason = _lot_exit(lot, close, risk)
@@ -171,14 +198,14 @@ def _exits(state, *, close, exit_signal, mode, params, risk) -> list[Intent]:
 
 def _lot_exit(lot: Lot, close: float, risk: Risk) -> str | None:
     if risk.stop_loss_pct and close <= lot.entry_price * (1 - risk.stop_loss_pct / 100):
-        return "stop_loss"
+        return OrderPurpose.STOP_LOSS
     target = lot.target
     if target is None and risk.take_profit_pct:
         target = lot.entry_price * (1 + risk.take_profit_pct / 100)
     if target is not None and close >= target:
-        return "take_profit"
+        return OrderPurpose.TAKE_PROFIT
     if risk.trailing_stop_pct and close <= lot.peak * (1 - risk.trailing_stop_pct / 100):
-        return "trailing_stop"
+        return OrderPurpose.TRAILING_STOP
     return None
 
 
@@ -195,7 +222,7 @@ def _entry(state, *, ts, close, entry, mode, params, risk) -> tuple[str, int | N
         return None
     if mode == "dca":
         return _dca_entry(state, ts=ts, close=close, entry=entry, params=params)
-    return ("entry", None) if entry else None
+    return (OrderPurpose.ENTRY, None) if entry else None
 
 
 def _dca_entry(state, *, ts, close, entry, params) -> tuple[str, None] | None:
@@ -207,12 +234,12 @@ def _dca_entry(state, *, ts, close, entry, params) -> tuple[str, None] | None:
         return None
     if every_ms and ts >= state.next_scheduled_ts:
         state.next_scheduled_ts = ts + every_ms
-        return ("scheduled", None)
+        return (OrderPurpose.SCHEDULED, None)
     if not state.lots:
-        return ("entry", None) if entry else None
+        return (OrderPurpose.ENTRY, None) if entry else None
     last = state.lots[-1].entry_price
     if close <= last * (1 - params["safety_step_pct"] / 100):
-        return ("safety", None)
+        return (OrderPurpose.SAFETY, None)
     return None
 
 
@@ -222,7 +249,7 @@ def _grid_entry(state: BotState, close: float, params: dict) -> tuple[str, int] 
     levels = grid_levels(params)
     held = {lot.level for lot in state.lots}
     free = [i for i, lvl in enumerate(levels[:-1]) if close <= lvl and i not in held]
-    return ("grid", max(free)) if free else None
+    return (OrderPurpose.GRID, max(free)) if free else None
 
 
 def open_lot(
@@ -270,6 +297,6 @@ def close_lots(
             state.cooldown_until = max(state.cooldown_until, ts + cooldown_ms)
     keep = set(range(len(state.lots))) - set(intent.lots)
     state.lots = [lot for i, lot in enumerate(state.lots) if i in keep]
-    if intent.purpose == "exit_now":
+    if intent.purpose == OrderPurpose.EXIT_NOW:
         state.exit_requested = False
     return out

@@ -18,37 +18,31 @@ exchange call, deterministic client order id, reconciliation) hold on both paths
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections import OrderedDict, defaultdict, deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from itertools import takewhile
 
-import numpy as np
 from sqlalchemy import or_
 from sqlmodel import col, select
 
-from core.candles import MAX_LIMIT, closed_candles
-from core.exchanges import Exchange, market_feed, timeframe_ms
-from core.models import Bot, BotOrder, ExchangeAccount
+from core.exchanges import Exchange, market_feed
+from core.models import (
+    AccountKind,
+    Bot,
+    BotOrder,
+    ExchangeAccount,
+    OrderStatus,
+    TickOutcome,
+)
 from core.platform.runtime import Runtime
-from core.strategy import get_strategy
 from core.trading import round as engine_round
-from core.trading.round import Signal, TickRef
-from core.trading.tick import run_bot_tick
+from core.trading import signal
+from core.trading.round import TickRef
+from core.trading.signal import Signal
+from core.trading.tick import run_bot_tick, skip_reason
 
 log = logging.getLogger(__name__)
-SIGNAL_CACHE_SIZE = 4096
-QUIET = engine_round.QUIET
-
-_signals: OrderedDict[tuple, tuple[bool, bool, float]] = OrderedDict()
-_signals_guard = threading.Lock()
-
-
-def clear_signal_cache() -> None:
-    with _signals_guard:
-        _signals.clear()
 
 
 def run_ticks(
@@ -114,7 +108,7 @@ def _run_one(rt, bot_id: int, candle_ts: int, worker_id: str, clock) -> str:
         )
     except Exception as exc:
         log.exception("bot %s: tick for %s crashed", bot_id, candle_ts)
-        return f"error: {type(exc).__name__}"
+        return TickOutcome.ERROR.text(type(exc).__name__)
 
 
 Candidates = dict[int, tuple]  # tick id -> (bot, account), the columns below
@@ -146,7 +140,10 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int,
             s.exec(
                 select(BotOrder.bot_id).where(
                     col(BotOrder.bot_id).in_(bot_ids),
-                    or_(BotOrder.status == "pending_submit", col(BotOrder.candle_ts).in_(candles)),
+                    or_(
+                        BotOrder.status == OrderStatus.PENDING_SUBMIT,
+                        col(BotOrder.candle_ts).in_(candles),
+                    ),
                 )
             ).all()
         )
@@ -156,14 +153,15 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int,
     account_of: dict[int, int] = {}  # tick id -> account id, for the ticks still to run
     for tick_id, bot_id, candle_ts in ticks:
         bot = bots.get(bot_id)
-        if bot is None or bot.status != "running":
-            outcomes[tick_id] = "skipped: not running"
-        elif bot.last_candle_ts is not None and candle_ts <= bot.last_candle_ts:
-            outcomes[tick_id] = "skipped: already done"
+        skipped = skip_reason(bot, candle_ts)
+        if skipped:
+            outcomes[tick_id] = skipped
         else:
             account_of[tick_id] = bot.account_id
             account = accounts.get(bot.account_id)
-            simple = account is not None and account.kind == "paper" and bot_id not in seen
+            simple = (
+                account is not None and account.kind == AccountKind.PAPER and bot_id not in seen
+            )
             if simple and bot_id not in with_orders and bot.account_id not in resting:
                 quiet[tick_id] = (bot, account)
             else:
@@ -214,28 +212,13 @@ def _group_signal(rt, feeds: dict[str, Exchange], key: tuple, clock) -> Signal |
 
 def _signal(rt, feed: Exchange, key: tuple) -> Signal:
     _exchange, symbol, timeframe, candle_ts, name, raw = key
-    strategy = get_strategy(name)
-    params = strategy.validate(json.loads(raw or "{}"))
-    market = feed.market(symbol)
-    cache_key = (str(rt.engine.url), *key)
-    with _signals_guard:
-        hit = _signals.get(cache_key)
-    if hit is None:
-        candles = closed_candles(
-            rt,
-            feed,
-            symbol=symbol,
-            timeframe=timeframe,
-            limit=min(strategy.window(params), MAX_LIMIT),
-            now_ms=candle_ts + timeframe_ms(timeframe),
-        )
-        if not candles or candles[-1].ts != candle_ts:
-            raise LookupError(f"the {timeframe} candle at {candle_ts} is not available")
-        closes = np.fromiter((c.close for c in candles), dtype=float, count=len(candles))
-        entry, exit_signal = strategy.last_signal(closes, params)
-        hit = (entry, exit_signal, float(closes[-1]))
-        with _signals_guard:
-            _signals[cache_key] = hit
-            while len(_signals) > SIGNAL_CACHE_SIZE:
-                _signals.popitem(last=False)
-    return Signal(hit[0], hit[1], hit[2], market, strategy.mode, params)
+    return signal.compute(
+        rt,
+        feed,
+        symbol=symbol,
+        timeframe=timeframe,
+        candle_ts=candle_ts,
+        strategy=name,
+        params=raw,
+        cached=True,
+    )

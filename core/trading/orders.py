@@ -17,10 +17,9 @@ from sqlmodel import Session, select
 
 from core.errors import ExchangeTemporaryError, InsufficientFunds, OrderRejected
 from core.exchanges import Exchange, OrderResult
-from core.models import BotOrder, utcnow
+from core.models import BotOrder, OrderStatus, utcnow
 
 log = logging.getLogger(__name__)
-FINAL = ("closed", "canceled", "rejected", "never_placed")
 OnFilled = Callable[[Session, BotOrder], None]
 
 
@@ -89,7 +88,7 @@ def send(session_factory, exchange: Exchange, order_id: int, on_filled: OnFilled
     """
     with session_factory() as session:
         order = session.get(BotOrder, order_id)
-        if order.status != "pending_submit":
+        if order.status != OrderStatus.PENDING_SUBMIT:
             return order
         snapshot = (
             order.symbol,
@@ -135,15 +134,15 @@ def reconcile_order(
     """Settle a pending_submit order by asking the exchange for its client id."""
     with session_factory() as session:
         order = session.get(BotOrder, order_id)
-        if order.status != "pending_submit":
+        if order.status != OrderStatus.PENDING_SUBMIT:
             return order
         symbol, cid = order.symbol, order.client_order_id
     found = exchange.fetch_order(symbol=symbol, client_order_id=cid)
     if found is None:
         with session_factory() as session:
             order = session.get(BotOrder, order_id)
-            if order.status == "pending_submit":
-                order.status = "never_placed"
+            if order.status == OrderStatus.PENDING_SUBMIT:
+                order.status = OrderStatus.NEVER_PLACED
                 order.updated_at = utcnow()
                 session.add(order)
         log.info("order %s was never placed", cid)
@@ -153,7 +152,7 @@ def reconcile_order(
 
 
 def pending_orders(session: Session, *, bot_id: int | None = None) -> list[BotOrder]:
-    query = select(BotOrder).where(BotOrder.status == "pending_submit")
+    query = select(BotOrder).where(BotOrder.status == OrderStatus.PENDING_SUBMIT)
     if bot_id is not None:
         query = query.where(BotOrder.bot_id == bot_id)
     return list(session.exec(query))

@@ -18,7 +18,6 @@ their `last_candle_ts`. Outcomes are the single-tick path's.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import defaultdict
@@ -32,32 +31,30 @@ from core.accounts import account_exchange
 from core.errors import AppError, ExchangeTemporaryError, InsufficientFunds, OrderRejected
 from core.exchanges import (
     Exchange,
-    Market,
     MarketOrder,
     OrderResult,
     market_feed,
     place_market_orders,
 )
-from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, PaperOrder, utcnow
-from core.strategy import BotState, Risk, decide
+from core.models import (
+    AccountKind,
+    Bot,
+    BotOrder,
+    ExchangeAccount,
+    OrderStatus,
+    PaperBalance,
+    PaperOrder,
+    TickOutcome,
+    utcnow,
+)
+from core.strategy import BotState, Risk, decide, order_quote
 from core.trading import tick as engine
 from core.trading.orders import record_result
+from core.trading.signal import Signal
 
 log = logging.getLogger(__name__)
-QUIET = "ok: 0 order(s)"
+QUIET = TickOutcome.OK.text("0 order(s)")
 TickRef = tuple[int, int, int]  # (tick id, bot id, candle ts)
-
-
-@dataclass(frozen=True)
-class Signal:
-    """What every bot of one (market, candle, strategy, parameters) group sees."""
-
-    entry: bool
-    exit: bool
-    close: float
-    market: Market
-    mode: str
-    params: dict
 
 
 @dataclass
@@ -123,10 +120,9 @@ def plan_round(
             for ref in refs:
                 tick_id, bot_id, candle_ts = ref
                 row = rows.get(bot_id)
-                if row is None or row.status != "running":
-                    settled[tick_id] = "skipped: not running"
-                elif row.last_candle_ts is not None and candle_ts <= row.last_candle_ts:
-                    settled[tick_id] = "skipped: already done"
+                skipped = engine.skip_reason(row, candle_ts)
+                if skipped:
+                    settled[tick_id] = skipped
                 elif account_id in resting:
                     alone.add(tick_id)
                     break
@@ -159,10 +155,9 @@ def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | N
     """The bot's new state JSON when this tick is quiet, else None."""
     if signal.entry or signal.exit:
         return None  # the signal is logged, by plan_in_session
-    state = BotState.from_dict(json.loads(row.state or "{}"))
+    state = BotState.loads(row.state)
     was_paused = state.paused
     free = cash.get((row.account_id, signal.market.quote), 0.0)
-    quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
     intents = decide(
         state,
         ts=candle_ts,
@@ -174,12 +169,12 @@ def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | N
         risk=Risk.of(row),
         market=signal.market,
         cash=free,
-        order_quote=quote,
+        order_quote=order_quote(row.order_size_type, row.order_size, free),
         fee_rate=signal.market.taker_fee,
     )
     if intents or (state.paused and not was_paused):
         return None
-    return json.dumps(state.to_dict())
+    return state.dumps()
 
 
 def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) -> list[BotOrder]:
@@ -187,16 +182,12 @@ def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) ->
         session,
         row,
         candle_ts=candle_ts,
-        close=signal.close,
-        signal=(signal.entry, signal.exit),
-        mode=signal.mode,
-        params=signal.params,
-        market=signal.market,
+        found=signal,
         free=cash.get((row.account_id, signal.market.quote), 0.0),
         flush=False,
     )
     if not made:  # decided, nothing to send: the tick is done
-        row.last_candle_ts, row.last_tick_at, row.consecutive_failures = candle_ts, now, 0
+        engine.mark_done(row, candle_ts, now)
         session.add(row)
     return made
 
@@ -257,8 +248,7 @@ def send_round(
             _record(s, plan, results, rows, new_trades)
             if plan.tick[0] not in failures:
                 bot = bots[plan.tick[1]]
-                bot.last_candle_ts, bot.last_tick_at = plan.tick[2], now
-                bot.consecutive_failures = 0
+                engine.mark_done(bot, plan.tick[2], now)
                 s.add(bot)
         engine.link_new_trades(s, new_trades)
     for plan in planned:
@@ -267,7 +257,7 @@ def send_round(
             reason, fatal = failures[tick_id]
             outcomes[tick_id] = engine.record_failure(rt, bot_id, reason, fatal=fatal)
         else:
-            outcomes[tick_id] = f"ok: {len(plan.orders)} order(s)"
+            outcomes[tick_id] = TickOutcome.OK.text(f"{len(plan.orders)} order(s)")
 
 
 def _send_paper_market(rt, planned, results, failures, clock) -> list[Planned]:
@@ -278,7 +268,7 @@ def _send_paper_market(rt, planned, results, failures, clock) -> list[Planned]:
     with rt.read() as s:
         query = select(ExchangeAccount.id, ExchangeAccount.exchange_id).where(
             col(ExchangeAccount.id).in_({p.account_id for p in planned}),
-            ExchangeAccount.kind == "paper",
+            ExchangeAccount.kind == AccountKind.PAPER,
         )
         feed_of = dict(s.exec(query).all())
     rest, by_feed = [], defaultdict(list)
@@ -349,7 +339,7 @@ def _record(session, plan: Planned, results: dict, rows: dict, new_trades: list)
         if order_id not in results:
             continue
         order = rows[order_id]
-        if order.status != "pending_submit":
+        if order.status != OrderStatus.PENDING_SUBMIT:
             continue  # settled meanwhile (reconciliation)
         result = results[order_id]
         if isinstance(result, str):

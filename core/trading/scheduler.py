@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.exchanges import last_closed_open
-from core.models import Bot, ExchangeAccount, Tick, WorkerHeartbeat, utcnow
+from core.models import Bot, BotStatus, ExchangeAccount, Tick, TickOutcome, WorkerHeartbeat, utcnow
 
 STALE_AFTER_S = 300.0
 LOST_AFTER_S = 90.0
@@ -35,7 +35,7 @@ def _insert(session: Session):
 def schedule_due_ticks(session: Session, *, now_ms: int) -> list[tuple[int, int, int]]:
     """Create the due ticks; returns (tick id, bot id, candle ts) of the rows created now."""
     running = session.exec(
-        select(Bot.id, Bot.timeframe, Bot.last_candle_ts).where(Bot.status == "running")
+        select(Bot.id, Bot.timeframe, Bot.last_candle_ts).where(Bot.status == BotStatus.RUNNING)
     ).all()
     rows = []
     for bot_id, timeframe, last in running:
@@ -150,37 +150,6 @@ def _claimable(stale: datetime):
     )
 
 
-def claim_tick(
-    session: Session,
-    *,
-    tick_id: int,
-    worker_id: str,
-    now: datetime | None = None,
-    stale_after_s: float = STALE_AFTER_S,
-) -> Tick | None:
-    """Claim the tick for `worker_id`, or None if another worker has it or its bot must wait
-    (another tick of the bot is running, or an older candle of the bot is still queued)."""
-    now = now or utcnow()
-    stale = now - timedelta(seconds=stale_after_s)
-    tick = session.get(Tick, tick_id)
-    if tick is None:
-        return None
-    # Serialise claims per bot (PostgreSQL row lock; SQLite holds the write lock already).
-    session.exec(select(Bot.id).where(Bot.id == tick.bot_id).with_for_update()).first()
-    result = session.execute(
-        update(Tick)
-        .where(Tick.id == tick_id, ~_busy(stale), _claimable(stale))
-        .values(
-            status="running", claimed_by=worker_id[:80], claimed_at=now, attempts=Tick.attempts + 1
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    session.refresh(tick)
-    return tick
-
-
 def claim_ticks(
     session: Session,
     *,
@@ -189,9 +158,10 @@ def claim_ticks(
     now: datetime | None = None,
     stale_after_s: float = STALE_AFTER_S,
 ) -> list[tuple[int, int, int]]:
-    """`claim_tick` for many ticks in one statement: (tick id, bot id, candle ts) of those
-    claimed, by candle then bot. The same rules hold per tick; a bot with two ticks in the
-    list gets its older one (the newer waits for it)."""
+    """Claim the ticks for `worker_id` in one statement: (tick id, bot id, candle ts) of those
+    claimed, by candle then bot. A tick is left out when another worker has it or its bot must
+    wait (another tick of the bot is running, or an older candle of the bot is still queued);
+    a bot with two ticks in the list gets its older one."""
     if not tick_ids:
         return []
     now = now or utcnow()
@@ -242,19 +212,23 @@ def tick_statuses(session: Session, *, tick_ids: list[int]) -> dict[int, str]:
 
 
 def finish_ticks(session: Session, *, outcomes: dict[int, str], worker_id: str) -> int:
-    """`finish_tick` for many ticks in one executemany; returns how many were still ours."""
+    """Record the outcomes (failed / error -> failed, else done) in one executemany, each only
+    while `worker_id` still holds the claim (a reclaimed tick belongs to its new worker);
+    returns how many were still ours."""
     if not outcomes:
         return 0
     now = utcnow()
-    rows = [
-        {
-            "t_id": tick_id,
-            "t_status": "failed" if outcome.startswith(("failed", "error")) else "done",
-            "t_error": outcome[:500] if outcome.startswith(("failed", "error")) else "",
-            "t_finished": now,
-        }
-        for tick_id, outcome in outcomes.items()
-    ]
+    rows = []
+    for tick_id, outcome in outcomes.items():
+        failed = TickOutcome.of(outcome).failed
+        rows.append(
+            {
+                "t_id": tick_id,
+                "t_status": "failed" if failed else "done",
+                "t_error": outcome[:500] if failed else "",
+                "t_finished": now,
+            }
+        )
     stmt = (
         update(Tick)
         .where(Tick.id == bindparam("t_id"), Tick.claimed_by == worker_id[:80])
@@ -266,27 +240,3 @@ def finish_ticks(session: Session, *, outcomes: dict[int, str], worker_id: str) 
         .execution_options(synchronize_session=False)
     )
     return session.connection().execute(stmt, rows).rowcount
-
-
-def tick_status(session: Session, *, tick_id: int) -> str | None:
-    return session.exec(select(Tick.status).where(Tick.id == tick_id)).first()
-
-
-def finish_tick(
-    session: Session, *, tick_id: int, outcome: str, worker_id: str | None = None
-) -> bool:
-    """Record the outcome ("failed..."/"error..." -> failed, else done). With `worker_id`, only
-    while that worker still holds the claim (a reclaimed tick belongs to its new worker)."""
-    failed = outcome.startswith(("failed", "error"))
-    mine = Tick.claimed_by == worker_id[:80] if worker_id else Tick.id == tick_id
-    result = session.execute(
-        update(Tick)
-        .where(Tick.id == tick_id, mine)
-        .values(
-            status="failed" if failed else "done",
-            finished_at=utcnow(),
-            error=outcome[:500] if failed else "",
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1

@@ -14,18 +14,25 @@ import json
 import logging
 from collections.abc import Callable
 
-import numpy as np
 from sqlmodel import Session, select
 
 from core import bots
 from core.accounts import account_exchange
-from core.candles import MAX_LIMIT, closed_candles
 from core.errors import AppError, ExchangeTemporaryError, SecretUnreadable
-from core.exchanges import Exchange, Market, PaperExchange, timeframe_ms
-from core.models import Bot, BotOrder, Trade, utcnow
+from core.exchanges import Exchange, PaperExchange, timeframe_ms
+from core.models import Bot, BotOrder, BotStatus, EventKind, OrderStatus, TickOutcome, Trade, utcnow
 from core.platform.runtime import Runtime
-from core.strategy import BotState, Intent, Risk, close_lots, decide, get_strategy, open_lot
-from core.trading import orders
+from core.strategy import (
+    BotState,
+    Intent,
+    Risk,
+    close_lots,
+    decide,
+    get_strategy,
+    open_lot,
+    order_quote,
+)
+from core.trading import orders, signal
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3  # ticks in a row with exchange errors before a bot goes to error
@@ -42,15 +49,15 @@ def run_bot_tick(
     """Run the bot's step for the candle that opened at `candle_ts`. Returns a short outcome."""
     with rt.read() as session:
         bot = session.get(Bot, bot_id)
-    if bot is None or bot.status != "running":
-        return "skipped: not running"
-    if bot.last_candle_ts is not None and candle_ts <= bot.last_candle_ts:
-        return "skipped: already done"
+    skipped = skip_reason(bot, candle_ts)
+    if skipped:
+        return skipped
     try:
         exchange = account_exchange(rt, account_id=bot.account_id, clock=clock)
-    except SecretUnreadable:
-        _set_status(rt, bot_id, "paused", "needs key re-entry")
-        return "paused: needs key re-entry"
+    except SecretUnreadable:  # the account is marked; pause every bot on it, this one too
+        with rt.session() as session:
+            bots.pause_for_key_reentry(session, account_id=bot.account_id)
+        return TickOutcome.PAUSED.text("needs key re-entry")
     try:
         reconcile_bot(rt, exchange, bot_id)
         outcome = _decide_and_trade(rt, exchange, bot, candle_ts)
@@ -68,6 +75,21 @@ def run_bot_tick(
     return outcome
 
 
+def skip_reason(bot, candle_ts: int) -> str | None:
+    """The outcome of a tick that has nothing to do (`bot`: a row or its columns), else None."""
+    if bot is None or bot.status != BotStatus.RUNNING:
+        return TickOutcome.SKIPPED.text("not running")
+    if bot.last_candle_ts is not None and candle_ts <= bot.last_candle_ts:
+        return TickOutcome.SKIPPED.text("already done")
+    return None
+
+
+def mark_done(bot: Bot, candle_ts: int, now) -> None:
+    """The tick for `candle_ts` is finished: never run again, the failure streak ends.
+    (round.store_quiet writes the same three columns for many bots in one statement.)"""
+    bot.last_candle_ts, bot.last_tick_at, bot.consecutive_failures = candle_ts, now, 0
+
+
 def _feed(exchange: Exchange) -> Exchange:
     return exchange.feed if isinstance(exchange, PaperExchange) else exchange
 
@@ -78,25 +100,16 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
             select(BotOrder.id).where(BotOrder.bot_id == bot.id, BotOrder.candle_ts == candle_ts)
         ).first()
     if already is None:
-        strategy = get_strategy(bot.strategy)
-        params = strategy.validate(json.loads(bot.params or "{}"))
-        window = strategy.window(params)
-        step = timeframe_ms(bot.timeframe)
-        candles = closed_candles(
+        found = signal.compute(
             rt,
             _feed(exchange),
             symbol=bot.symbol,
             timeframe=bot.timeframe,
-            limit=min(window, MAX_LIMIT),
-            now_ms=candle_ts + step,
+            candle_ts=candle_ts,
+            strategy=bot.strategy,
+            params=bot.params,
         )
-        if not candles or candles[-1].ts != candle_ts:
-            raise ExchangeTemporaryError(
-                f"the {bot.timeframe} candle at {candle_ts} is not available"
-            )
-        closes = np.fromiter((c.close for c in candles), dtype=float, count=len(candles))
-        entry, exit_signal = strategy.last_signal(closes, params)
-        _plan(rt, exchange, bot, candle_ts, closes[-1], entry, exit_signal, strategy.mode, params)
+        _plan(rt, exchange, bot, candle_ts, found)
     with rt.read() as session:
         pending = [
             o.id
@@ -105,7 +118,7 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
                 .where(
                     BotOrder.bot_id == bot.id,
                     BotOrder.candle_ts == candle_ts,
-                    BotOrder.status == "pending_submit",
+                    BotOrder.status == OrderStatus.PENDING_SUBMIT,
                 )
                 .order_by(BotOrder.seq)
             )
@@ -114,30 +127,18 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
         orders.send(rt.session, exchange, order_id, on_filled(bot.id))
     with rt.session() as session:
         row = session.get(Bot, bot.id)
-        row.last_candle_ts = candle_ts
-        row.last_tick_at = utcnow()
-        row.consecutive_failures = 0
+        mark_done(row, candle_ts, utcnow())
         session.add(row)
-    return f"ok: {len(pending)} order(s)"
+    return TickOutcome.OK.text(f"{len(pending)} order(s)")
 
 
-def _plan(rt, exchange, bot, candle_ts, close, entry, exit_signal, mode, params) -> None:
+def _plan(rt, exchange: Exchange, bot: Bot, candle_ts: int, found: signal.Signal) -> None:
     """Decide once and commit the intents as pending_submit orders with the new state."""
-    market = exchange.market(bot.symbol)
-    cash = exchange.fetch_balance().get(market.quote)
-    free = cash.free if cash else 0.0
+    cash = exchange.fetch_balance().get(found.market.quote)
     with rt.session() as session:
         row = session.exec(select(Bot).where(Bot.id == bot.id).with_for_update()).one()
         plan_in_session(
-            session,
-            row,
-            candle_ts=candle_ts,
-            close=close,
-            signal=(entry, exit_signal),
-            mode=mode,
-            params=params,
-            market=market,
-            free=free,
+            session, row, candle_ts=candle_ts, found=found, free=cash.free if cash else 0.0
         )
 
 
@@ -146,40 +147,35 @@ def plan_in_session(
     row: Bot,
     *,
     candle_ts: int,
-    close: float,
-    signal: tuple[bool, bool],
-    mode: str,
-    params: dict,
-    market: Market,
+    found: signal.Signal,
     free: float,
     flush: bool = True,
 ) -> list[BotOrder]:
     """The decision of one tick inside the caller's write transaction (the bot row read for
     update): signal event, pending_submit order rows, new state, drawdown pause. With
     `flush=False` the orders get their ids at the caller's next flush."""
-    entry, exit_signal = signal
-    quote = row.order_size if row.order_size_type == "quote" else free * row.order_size / 100
-    state = BotState.from_dict(json.loads(row.state or "{}"))
+    entry, exit_signal, close = found.entry, found.exit, found.close
+    state = BotState.loads(row.state)
     was_paused = state.paused
     intents = decide(
         state,
         ts=candle_ts,
-        close=float(close),
+        close=close,
         entry=entry,
         exit_signal=exit_signal,
-        mode=mode,
-        params=params,
+        mode=found.mode,
+        params=found.params,
         risk=Risk.of(row),
-        market=market,
+        market=found.market,
         cash=free,
-        order_quote=quote,
-        fee_rate=market.taker_fee,
+        order_quote=order_quote(row.order_size_type, row.order_size, free),
+        fee_rate=found.market.taker_fee,
     )
     if entry or exit_signal:
         bots.add_event(
             session,
             bot=row,
-            kind="signal",
+            kind=EventKind.SIGNAL,
             message=f"{'entry' if entry else 'exit'} signal at close {close:g}",
         )
     created = []
@@ -203,15 +199,17 @@ def plan_in_session(
         bots.add_event(
             session,
             bot=row,
-            kind="order",
+            kind=EventKind.ORDER,
             message=f"{intent.side} {intent.amount:g} {row.symbol} ({intent.purpose})",
             data={"client_order_id": order.client_order_id},
         )
-    row.state = json.dumps(state.to_dict())
+    row.state = state.dumps()
     session.add(row)
     if state.paused and not was_paused:
         reason = f"max drawdown {row.max_drawdown_pct:g}% reached"
-        bots.set_status(session, bot=row, status="paused", reason=reason)
+        bots.set_status(
+            session, bot=row, status=BotStatus.PAUSED, reason=reason, event=EventKind.RISK_PAUSE
+        )
     return created
 
 
@@ -229,7 +227,7 @@ def on_filled(
             bot = session.get(Bot, bot_id)
         else:
             bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).one()
-        state = BotState.from_dict(json.loads(bot.state or "{}"))
+        state = BotState.loads(bot.state)
         detail = json.loads(order.detail or "{}")
         strategy = get_strategy(bot.strategy)
         params = strategy.validate(json.loads(bot.params or "{}"))
@@ -279,12 +277,12 @@ def on_filled(
                 trade.exit_fee, trade.pnl, trade.exit_reason = fee, pnl, order.purpose
                 trade.exit_order_id = order.id
                 session.add(trade)
-        bot.state = json.dumps(state.to_dict())
+        bot.state = state.dumps()
         session.add(bot)
         bots.add_event(
             session,
             bot=bot,
-            kind="fill",
+            kind=EventKind.FILL,
             message=f"{order.side} {amount:g} {bot.symbol} at {price:g}",
             data={"client_order_id": order.client_order_id, "fee": order.fee},
         )
@@ -296,13 +294,13 @@ def link_new_trades(session: Session, new_trades: list) -> None:
     """After `on_filled(new_trades=...)`: flush once, then give each new lot its trade id."""
     session.flush()
     for bot, trade in new_trades:
-        state = BotState.from_dict(json.loads(bot.state or "{}"))
+        state = BotState.loads(bot.state)
         opened = (trade.entry_ts, trade.amount)
         for lot in state.lots:  # the lot this buy opened: the first one without a trade
             if lot.trade_id is None and (lot.entry_ts, lot.amount) == opened:
                 lot.trade_id = trade.id
                 break
-        bot.state = json.dumps(state.to_dict())
+        bot.state = state.dumps()
         session.add(bot)
 
 
@@ -336,16 +334,11 @@ def record_failure(rt: Runtime, bot_id: int, reason: str, *, fatal: bool = False
         bot = session.get(Bot, bot_id)
         bot.consecutive_failures += 1
         session.add(bot)
-        bots.add_event(session, bot=bot, kind="error", message=reason)
+        bots.add_event(session, bot=bot, kind=EventKind.ERROR, message=reason)
         if fatal or bot.consecutive_failures >= MAX_FAILURES:
-            bots.set_status(session, bot=bot, status="error", reason=reason)
-            return f"error: {reason}"
-    return f"failed: {reason}"
-
-
-def _set_status(rt: Runtime, bot_id: int, status: str, reason: str) -> None:
-    with rt.session() as session:
-        bots.set_status(session, bot=session.get(Bot, bot_id), status=status, reason=reason)
+            bots.set_status(session, bot=bot, status=BotStatus.ERROR, reason=reason)
+            return TickOutcome.ERROR.text(reason)
+    return TickOutcome.FAILED.text(reason)
 
 
 def market_lookup(rt: Runtime):

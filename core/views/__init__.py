@@ -1,4 +1,6 @@
-"""core.views."""
+"""Read models for the pages: dashboard (per-bot PnL, equity, positions, cards), trades (round
+trips) and fills (executed orders) with totals and CSV, bot_detail (chart data, orders), system
+(worker health, admin lists), charts (plotly figures, no Streamlit)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from core.models import (
+    AccountKind,
     Bot,
+    BotStatus,
     Candle,
     ExchangeAccount,
     PaperBalance,
@@ -82,11 +84,6 @@ def summarise(stats: list[dict]) -> dict:
     }
 
 
-def pnl_summary(session: Session, *, owner: User, now: datetime | None = None) -> dict:
-    """Realised PnL today / 7 days / all time, fees, closed trades and win rate."""
-    return summarise(bot_stats(session, owner=owner, now=now))
-
-
 def last_prices(session: Session, *, markets: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
     """Last cached close per (exchange, symbol), any timeframe's newest candle."""
     prices: dict[tuple[str, str], float] = {}
@@ -153,7 +150,7 @@ def paper_equity(session: Session, *, owner: User) -> dict:
             ExchangeAccount.exchange_id, PaperBalance.asset, PaperBalance.free + PaperBalance.used
         )
         .join(ExchangeAccount, ExchangeAccount.id == PaperBalance.account_id)
-        .where(ExchangeAccount.owner_id == owner.id, ExchangeAccount.kind == "paper")
+        .where(ExchangeAccount.owner_id == owner.id, ExchangeAccount.kind == AccountKind.PAPER)
     ).all()
     held = [(ex, asset, float(amount)) for ex, asset, amount in rows if amount]
     markets = {(ex, f"{asset}/{QUOTE}") for ex, asset, _ in held if asset != QUOTE}
@@ -171,7 +168,7 @@ def paper_equity(session: Session, *, owner: User) -> dict:
 def bot_cards(session: Session, *, owner: User, stats: list[dict] | None = None) -> list[dict]:
     """One row per non-archived bot with its PnL figures, open lots and trade count."""
     stats = bot_stats(session, owner=owner) if stats is None else stats
-    return [row for row in stats if row["bot"].status != "archived"]
+    return [row for row in stats if row["bot"].status != BotStatus.ARCHIVED]
 
 
 def coarsen(points: list[tuple[int, float]], *, max_points: int = CURVE_POINTS) -> list:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from core.models import Bot, Trade, User, WorkerHeartbeat, utcnow
+from core.models import Bot, BotStatus, Trade, User, WorkerHeartbeat, utcnow
 from core.platform.config import Settings
 
 
@@ -53,7 +53,7 @@ def admin_bots(session: Session) -> list[dict]:
         select(Bot, User.username, realised)
         .join(User, User.id == Bot.owner_id)
         .join(Trade, Trade.bot_id == Bot.id, isouter=True)
-        .where(Bot.status != "archived")
+        .where(Bot.status != BotStatus.ARCHIVED)
         .group_by(col(Bot.id), col(User.username))
         .order_by(col(Bot.id))
     ).all()

@@ -1,4 +1,4 @@
-"""A minimal app around the real sign-in gate, for AppTest (see STACK_NOTES on pages/)."""
+"""A minimal app around the real sign-in gate, for AppTest (and st.navigation on every run)."""
 
 import streamlit as st
 

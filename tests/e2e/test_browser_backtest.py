@@ -4,11 +4,8 @@ Screenshots backtest.png and backtest-sweep.png go to test-artifacts/."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.conftest import ARTIFACTS, open_page, register_and_sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
 
 

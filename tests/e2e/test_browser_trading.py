@@ -4,11 +4,8 @@ fast bot on the simulated market, start it, and see its first order on the Bot d
 
 from __future__ import annotations
 
-import pytest
-
 from tests.e2e.conftest import open_page, register_and_sign_in, shoot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "Correct-Horse-9"
 PAGES = [
     "Overview",

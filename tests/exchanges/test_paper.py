@@ -9,6 +9,7 @@ from core.errors import InsufficientFunds, InvalidInput, OrderRejected
 from core.exchanges.base import Candle, Exchange, Market
 from core.exchanges.paper import PaperExchange
 from core.models import ExchangeAccount, PaperBalance, PaperOrder, User
+from tests.factories import make_user
 
 T0 = 1_700_000_080_000  # 40 s into a minute
 MINUTE = 60_000
@@ -74,9 +75,7 @@ def make_account(rt, balances: dict[str, float], label: str = "paper") -> int:
     with rt.session() as s:
         user = s.exec(select(User).where(User.username == "pat")).first()
         if user is None:
-            user = User(username="pat", email="pat@example.com", name="Pat", password_hash="x")
-            s.add(user)
-            s.flush()
+            user = make_user(s, username="pat")
         acc = ExchangeAccount(owner_id=user.id, label=label, exchange_id="stub", kind="paper")
         s.add(acc)
         s.flush()
@@ -270,9 +269,7 @@ def test_the_book_is_shared_by_every_instance_of_the_account(rt, paper, feed, cl
 
 def test_a_live_account_is_not_a_paper_account(rt, feed):
     with rt.session() as s:
-        user = User(username="liv", email="liv@example.com", name="L", password_hash="x")
-        s.add(user)
-        s.flush()
+        user = make_user(s, username="liv")
         acc = ExchangeAccount(owner_id=user.id, label="live", exchange_id="binance")
         s.add(acc)
         s.flush()

@@ -11,7 +11,8 @@ from core.exchanges.base import Balance, candle_open
 from core.exchanges.factory import market_feed
 from core.exchanges.paper import PaperExchange, open_paper_account, paper_balances
 from core.exchanges.sim import SimExchange
-from core.models import ExchangeAccount, PaperBalance, User
+from core.models import ExchangeAccount, PaperBalance
+from tests.factories import make_user
 
 NOW = 1_750_000_000_000 + 25_000
 
@@ -19,10 +20,7 @@ NOW = 1_750_000_000_000 + 25_000
 @pytest.fixture
 def owner_id(rt) -> int:
     with rt.session() as s:
-        user = User(username="ann", email="ann@example.com", name="Ann", password_hash="x")
-        s.add(user)
-        s.flush()
-        return user.id
+        return make_user(s, username="ann").id
 
 
 def test_opens_a_paper_account_with_10000_usdt_by_default(rt, owner_id):

@@ -9,12 +9,12 @@ from sqlmodel import select
 
 from core.errors import AppError
 from core.exchanges.paper import PaperExchange
-from core.exchanges.paper_book import open_paper_account
 from core.exchanges.paper_bulk import MarketOrder, place_market_orders
 from core.exchanges.sim import SimExchange
-from core.models import PaperBalance, PaperOrder, User
+from core.models import PaperBalance, PaperOrder
 from core.platform.runtime import start
 from tests.conftest import make_settings
+from tests.factories import make_paper_account, make_user
 
 NOW = 1_767_225_600_000 + 61 * 60_000 + 20_000
 
@@ -25,11 +25,9 @@ def clock():
 
 def accounts(rt) -> list[int]:
     with rt.session() as s:
-        user = User(username="u", email="u@x.io", name="U", password_hash="x")
-        s.add(user)
-        s.flush()
-        rich = open_paper_account(s, owner_id=user.id, label="rich", balances={"USDT": 50_000})
-        poor = open_paper_account(s, owner_id=user.id, label="poor", balances={"USDT": 150})
+        user = make_user(s, username="u")
+        rich = make_paper_account(s, owner=user, label="rich", balances={"USDT": 50_000})
+        poor = make_paper_account(s, owner=user, label="poor", balances={"USDT": 150})
         return [rich.id, poor.id]
 
 

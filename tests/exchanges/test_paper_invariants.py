@@ -15,6 +15,7 @@ from core.errors import InsufficientFunds, OrderRejected
 from core.exchanges.base import Candle, Exchange, Market
 from core.exchanges.paper import PaperExchange
 from core.models import ExchangeAccount, PaperBalance, PaperOrder, User
+from tests.factories import make_user
 
 MINUTE = 60_000
 T0 = 1_700_000_080_000
@@ -63,9 +64,7 @@ def new_account(rt, balances: dict[str, float]) -> int:
     with rt.session() as s:
         user = s.exec(select(User)).first()
         if user is None:
-            user = User(username="inv", email="inv@example.com", name="I", password_hash="x")
-            s.add(user)
-            s.flush()
+            user = make_user(s, username="inv")
         acc = ExchangeAccount(
             owner_id=user.id, label=f"p{next(_labels)}", exchange_id="walk", kind="paper"
         )
@@ -146,7 +145,6 @@ def test_same_client_id_from_many_threads_creates_one_order(rt):
     assert eth.free == pytest.approx(1.0)
 
 
-@pytest.mark.postgres
 def test_paper_book_on_postgresql(pg_rt):
     account_id = new_account(pg_rt, {"USDT": 1000.0})
     paper = PaperExchange(pg_rt, account_id=account_id, feed=WalkFeed(), clock=lambda: T0)
@@ -164,7 +162,6 @@ def test_paper_book_on_postgresql(pg_rt):
         )
 
 
-@pytest.mark.postgres
 def test_same_client_id_races_on_postgresql(pg_rt):
     account_id = new_account(pg_rt, {"USDT": 10_000.0})
     barrier = threading.Barrier(6)

@@ -6,39 +6,18 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core import bots, users
-from core.exchanges.paper_book import open_paper_account
 from core.platform.config import load_settings
-from core.platform.runtime import start
-from core.trading import tick as engine
+from core.platform.runtime import Runtime, start
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE_APP = str(ROOT / "tests" / "apps" / "gate_app.py")
 PAGE_APP = str(ROOT / "tests" / "apps" / "page_app.py")
-GOOD = "Correct-Horse-9"
 
 
-def two_users_and_a_bot(*, running: bool = False, **spec) -> dict:
-    """alice (the first user: admin) and bob (trader) with a paper account and one bot,
-    "bobs-bot" (SMA 3/8 on BTC/USDT 1m unless `spec` says otherwise)."""
-    rt = start("test", settings=load_settings())
-    with rt.session() as s:
-        alice = users.register(s, username="alice", email="a@x.io", name="Alice", password=GOOD)
-        bob = users.register(s, username="bob", email="b@x.io", name="Bob", password=GOOD)
-        acc = open_paper_account(s, owner_id=bob.id, label="paper")
-        fields = {
-            "name": "bobs-bot",
-            "symbol": "BTC/USDT",
-            "timeframe": "1m",
-            "strategy": "sma_cross",
-            "params": {"fast": 3, "slow": 8},
-            "order_size": 100.0,
-        }
-        bot_spec = bots.BotSpec(account_id=acc.id, **(fields | spec))
-        bot = bots.create_bot(s, owner=bob, spec=bot_spec, markets=engine.market_lookup(rt))
-        if running:
-            bots.change_status(s, owner=bob, bot_id=bot.id, action="start")
-    return {"rt": rt, "alice": alice, "bob": bob, "bot": bot, "acc": acc}
+def app_runtime() -> Runtime:
+    """The runtime on the database the AppTest pages open (the settings from the environment
+    that tests/conftest.py sets up)."""
+    return start("test", settings=load_settings())
 
 
 def gate_app() -> AppTest:
@@ -46,8 +25,8 @@ def gate_app() -> AppTest:
 
 
 def page(name: str, user_id: int | None) -> AppTest:
-    """One page file inside the error boundary, with a signed-in session (see STACK_NOTES
-    on AppTest and pages/)."""
+    """One page file inside the error boundary, with a signed-in session (AppTest runs the
+    page through tests/apps/page_app.py, as the app's router would)."""
     at = AppTest.from_file(PAGE_APP, default_timeout=60)
     at.session_state["test_page"] = name
     if user_id is not None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from core.models import Bot, User
-from tests.ui.helpers import messages, page, two_users_and_a_bot
+from tests.factories import two_users_and_a_bot
+from tests.ui.helpers import app_runtime, messages, page
 
 
 @pytest.fixture
 def world():
-    return two_users_and_a_bot(running=True, strategy="rsi", params={})
+    return two_users_and_a_bot(app_runtime(), running=True, strategy="rsi", params={})
 
 
 def _pick_bob(at):

@@ -10,14 +10,11 @@ import pytest
 import streamlit as st
 
 import core.backtest
-from core import bots, candles, users
+from core import bots, candles
 from core.backtest import service as backtest_service
-from core.exchanges.paper_book import open_paper_account
-from core.platform.config import load_settings
-from core.platform.runtime import start
-from tests.ui.helpers import messages, page
+from tests.factories import make_paper_account, make_user
+from tests.ui.helpers import app_runtime, messages, page
 
-GOOD = "Correct-Horse-9"
 TILES = [
     "Total return",
     "CAGR",
@@ -34,10 +31,10 @@ TILES = [
 
 @pytest.fixture
 def world():
-    rt = start("test", settings=load_settings())
+    rt = app_runtime()
     with rt.session() as s:
-        carol = users.register(s, username="carol", email="c@x.io", name="Carol", password=GOOD)
-        acc = open_paper_account(s, owner_id=carol.id, label="paper")
+        carol = make_user(s, username="carol", role="admin")
+        acc = make_paper_account(s, owner=carol)
     return {"rt": rt, "carol": carol, "acc": acc}
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from core import bots
-from tests.ui.helpers import messages, page, two_users_and_a_bot
+from tests.factories import two_users_and_a_bot
+from tests.ui.helpers import app_runtime, messages, page
 
 
 @pytest.fixture
 def world():
     return two_users_and_a_bot(
-        symbol="ETH/USDT", timeframe="5m", order_size=50.0, stop_loss_pct=2.0
+        app_runtime(), symbol="ETH/USDT", timeframe="5m", order_size=50.0, stop_loss_pct=2.0
     )
 
 

@@ -6,12 +6,13 @@ import pytest
 
 from core import bots
 from core.trading import tick as engine
-from tests.ui.helpers import messages, page, two_users_and_a_bot
+from tests.factories import two_users_and_a_bot
+from tests.ui.helpers import app_runtime, messages, page
 
 
 @pytest.fixture
 def world():
-    return two_users_and_a_bot()
+    return two_users_and_a_bot(app_runtime())
 
 
 def test_bots_page_lists_and_starts_a_bot(world):

@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, Trade, User, WorkerHeartbeat
+from core.models import Bot, BotOrder, ExchangeAccount, PaperBalance, Trade, WorkerHeartbeat
 from core.platform import audit
-from core.platform.config import load_settings
-from core.platform.runtime import start
-from tests.ui.helpers import messages, page
+from tests.factories import make_user
+from tests.ui.helpers import app_runtime, messages, page
 
 HOUR = 3_600_000
 
@@ -20,15 +19,12 @@ HOUR = 3_600_000
 def world():
     """alice (admin, no bots); bob (trader): a paper account, a bot, 230 trades, 3 fills;
     carol (trader): her own bot and nothing else."""
-    rt = start("test", settings=load_settings())
+    rt = app_runtime()
     now = int(time.time() * 1000)
     with rt.session() as s:
-        alice = User(username="alice", email="a@x.io", name="Alice", password_hash="x",
-                     role="admin")  # fmt: skip
-        bob = User(username="bob", email="b@x.io", name="Bob", password_hash="x")
-        carol = User(username="carol", email="c@x.io", name="Carol", password_hash="x")
-        s.add_all([alice, bob, carol])
-        s.flush()
+        alice = make_user(s, username="alice", role="admin")
+        bob = make_user(s, username="bob")
+        carol = make_user(s, username="carol")
         acc = ExchangeAccount(owner_id=bob.id, label="paper", exchange_id="sim", kind="paper")
         acc_c = ExchangeAccount(owner_id=carol.id, label="c", exchange_id="sim", kind="paper")
         s.add_all([acc, acc_c])

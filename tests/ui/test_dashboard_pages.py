@@ -6,24 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.models import Bot, ExchangeAccount, Trade, User, WorkerHeartbeat
-from core.platform.config import load_settings
-from core.platform.runtime import start
-from tests.ui.helpers import messages, page
+from core.models import Bot, ExchangeAccount, Trade, WorkerHeartbeat
+from tests.factories import make_user
+from tests.ui.helpers import app_runtime, messages, page
 
 
 @pytest.fixture
 def world():
-    rt = start("test", settings=load_settings())
+    rt = app_runtime()
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     with rt.session() as s:
-        alice = User(
-            username="alice", email="a@x.io", name="Alice", password_hash="x", role="admin"
-        )
-        bob = User(username="bob", email="b@x.io", name="Bob", password_hash="x")
-        carol = User(username="carol", email="c@x.io", name="Carol", password_hash="x")
-        s.add_all([alice, bob, carol])
-        s.flush()
+        alice = make_user(s, username="alice", role="admin")
+        bob = make_user(s, username="bob")
+        carol = make_user(s, username="carol")
         acc = ExchangeAccount(owner_id=bob.id, label="paper", exchange_id="sim", kind="paper")
         s.add(acc)
         s.flush()

@@ -15,13 +15,10 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, users
-from core.exchanges.paper_book import open_paper_account
 from core.models import BotOrder, Tick, Trade
 from core.platform.runtime import start
-from core.trading import tick as engine
 from tests.conftest import make_settings
-from tests.worker.conftest import make_running_bots
+from tests.factories import make_bot, make_paper_account, make_running_bots, make_user
 from worker.embedded import ThreadConsumer
 from worker.queue import make_huey, queue_backend
 from worker.service import build_service
@@ -48,22 +45,20 @@ def run_consumer(service):
 
 def test_paper_bots_trade_through_a_real_consumer(rt):
     with rt.session() as s:
-        owner = users.register(
-            s, username="alice", email="a@x.io", name="A", password="Correct-Horse-9"
-        )
-        acc = open_paper_account(s, owner_id=owner.id, label="paper")
+        owner = make_user(s, username="alice", role="admin")
+        acc = make_paper_account(s, owner=owner)
         for i in range(3):  # DCA with no dip buys at its first tick
-            spec = bots.BotSpec(
-                name=f"dca{i}",
+            make_bot(
+                s,
+                owner=owner,
                 account_id=acc.id,
+                name=f"dca{i}",
                 symbol="ETH/USDT",
-                timeframe="1m",
                 strategy="dca",
                 params={"dip_pct": 0},
                 order_size=200.0,
+                start=True,
             )
-            bot = bots.create_bot(s, owner=owner, spec=spec, markets=engine.market_lookup(rt))
-            bots.change_status(s, owner=owner, bot_id=bot.id, action="start")
     service = build_service(rt, mode="embedded")
     assert queue_backend(service.huey) == "sqlite"
     consumer, thread = run_consumer(service)
@@ -144,18 +139,22 @@ def _exactly_once(tmp_path: Path, settings) -> None:
     assert len({pid for _b, _t, pid in lines}) == 2  # both consumers took a share
 
 
+# 3-4 s each: two worker processes
+@pytest.mark.slow
 def test_two_worker_processes_on_redis_run_each_tick_once(redis_url, data_dir, tmp_path):
     settings = make_settings(data_dir, queue_url=redis_url)
     assert queue_backend(make_huey(settings)) == "redis"
     _exactly_once(tmp_path, settings)
 
 
+@pytest.mark.slow
 def test_two_worker_processes_on_postgresql_run_each_tick_once(pg_url, data_dir, tmp_path):
     settings = make_settings(data_dir, database_url=pg_url, queue_url=pg_url)
     assert queue_backend(make_huey(settings)) == "postgresql"
     _exactly_once(tmp_path, settings)
 
 
+@pytest.mark.slow
 def test_two_worker_processes_on_sqlite_run_each_tick_once(data_dir, tmp_path):
     settings = make_settings(data_dir)
     assert queue_backend(make_huey(settings)) == "sqlite"

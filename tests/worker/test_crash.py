@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from core import bots, users
 from core.accounts import onboarding as account_checks
 from core.models import BotOrder, Tick, WorkerHeartbeat
 from core.platform.runtime import start
 from core.trading import tick as engine
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY, make_settings
+from tests.factories import make_bot, make_user
 from tests.fakes.exchange import FakeExchange
 from worker.service import build_service
 
@@ -79,9 +79,7 @@ def test_sigkilled_workers_never_lose_or_double_an_order(data_dir):
     )
     rt = start("test", settings=settings)
     with rt.session() as s:
-        owner = users.register(
-            s, username="alice", email="a@x.io", name="A", password="Correct-Horse-9"
-        )
+        owner = make_user(s, username="alice", role="admin")
     outcome = account_checks.add_live_account(
         rt, owner=owner, exchange_id="binance", label="fake", api_key=KEY, secret=SECRET
     )
@@ -89,17 +87,18 @@ def test_sigkilled_workers_never_lose_or_double_an_order(data_dir):
     bot_ids = []
     with rt.session() as s:
         for i in range(4):  # buy at once, sell 0.1 % up: orders on most candles
-            spec = bots.BotSpec(
-                name=f"b{i}",
+            bot = make_bot(
+                s,
+                owner=owner,
                 account_id=outcome.account.id,
+                name=f"b{i}",
                 symbol="ETH/USDT",
-                timeframe="1m",
                 strategy="dca",
                 params={"dip_pct": 0, "take_profit_pct": 0.1},
                 order_size=50.0,
+                start=True,
+                markets=engine.market_lookup(rt),
             )
-            bot = bots.create_bot(s, owner=owner, spec=spec, markets=engine.market_lookup(rt))
-            bots.change_status(s, owner=owner, bot_id=bot.id, action="start")
             bot_ids.append(bot.id)
     producer = build_service(rt, mode="external")  # same queue file: enqueues run_tick tasks
     env = _worker_env(data_dir, fake.url)

@@ -4,7 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01 05:45:00
 
-Indexes for the dashboard's read models (see core/reports.py and bench/ui_render.py):
+Indexes for the dashboard's read models (see core/views/ and bench/ui_render.py):
 a bot's newest trades without a sort, open lots without scanning closed ones, the newest fills (all bots or one), and the PnL
 aggregates (per bot, per status, by exit time) answered from the index alone.
 """

@@ -189,7 +189,6 @@ def test_missing_runs_finds_every_gap():
     assert marketdata.missing_runs(have, 0, 11, 1) == [(3, 4), (7, 8), (10, 11)]
 
 
-@pytest.mark.postgres
 def test_many_threads_on_one_market_cause_one_request_on_postgresql(pg_rt):
     feed = CountingFeed(NOW, delay=0.05)
     barrier = threading.Barrier(10)

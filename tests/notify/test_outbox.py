@@ -8,44 +8,48 @@ import time
 import pytest
 from sqlmodel import select
 
-from core import bots, users
+from core import accounts, bots
 from core.accounts import onboarding as account_checks
-from core.exchanges.paper_book import open_paper_account
-from core.models import Bot, BotEvent, BotOrder
+from core.models import Bot, BotEvent, BotOrder, EventKind, ExchangeAccount
 from core.notify import channels as notify
 from core.notify.outbox import claim, dispatch, event_kind
 from core.platform.runtime import start
 from core.platform.vault import Vault
 from core.trading import tick as engine
 from tests.conftest import make_settings
+from tests.factories import make_bot, make_paper_account, make_user
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.receiver import json_receiver
 from worker.service import build_service
 
 MIN = 60_000
-GOOD = "Correct-Horse-9"
 KEY, SECRET = "outbox-test-key-00000000001", "outbox-test-secret-000000001"
 
 
 def _user(rt, name):
     with rt.session() as s:
-        return users.register(s, username=name, email=f"{name}@x.io", name=name, password=GOOD)
+        return make_user(s, username=name)
+
+
+def _paper(rt, owner):
+    with rt.session() as s:
+        return make_paper_account(s, owner=owner, label="p")
 
 
 def _bot(rt, owner, account_id, name, symbol="ETH/USDT"):
-    spec = bots.BotSpec(
-        name=name,
-        account_id=account_id,
-        symbol=symbol,
-        timeframe="1m",
-        strategy="dca",  # buys at once, sells 0.1 % up: fills on most candles
-        params={"dip_pct": 0, "take_profit_pct": 0.1},
-        order_size=50.0,
-    )
     with rt.session() as s:
-        bot = bots.create_bot(s, owner=owner, spec=spec, markets=engine.market_lookup(rt))
-        bots.change_status(s, owner=owner, bot_id=bot.id, action="start")
-    return bot
+        return make_bot(
+            s,
+            owner=owner,
+            account_id=account_id,
+            name=name,
+            symbol=symbol,
+            strategy="dca",  # buys at once, sells 0.1 % up: fills on most candles
+            params={"dip_pct": 0, "take_profit_pct": 0.1},
+            order_size=50.0,
+            start=True,
+            markets=engine.market_lookup(rt),  # a live account too
+        )
 
 
 def _subscribe(rt, user, url, events):
@@ -62,26 +66,69 @@ def _tick(rt, bot, candle_ts):
 
 
 @pytest.mark.parametrize(
-    ("kind", "message", "expected"),
+    ("kind", "expected"),
     [
-        ("fill", "buy 0.1 ETH/USDT at 2000", "fill"),
-        ("state", "error: exchange unavailable: down", "bot_error"),
-        ("state", "paused: max drawdown 10% reached", "risk_pause"),
-        ("state", "paused: needs key re-entry", "key_reentry"),
-        ("state", "paused: paused by user", None),
-        ("order", "buy 0.1 ETH/USDT (entry)", None),
-        ("error", "exchange unavailable", None),  # only the resulting state change notifies
+        (EventKind.FILL, "fill"),
+        (EventKind.BOT_ERROR, "bot_error"),
+        (EventKind.RISK_PAUSE, "risk_pause"),
+        (EventKind.KEY_REENTRY, "key_reentry"),
+        (EventKind.STATE, None),  # started, paused by user, settings changed ...
+        (EventKind.ORDER, None),
+        (EventKind.SIGNAL, None),
+        (EventKind.ERROR, None),  # a failed tick; only the bot going to error notifies
     ],
 )
-def test_which_events_notify(kind, message, expected):
-    assert event_kind(kind, message) == expected
+def test_which_events_notify(kind, expected):
+    assert event_kind(kind) == expected
+
+
+def test_a_message_that_looks_like_an_error_does_not_notify(rt):
+    """The kind decides, never the text: a settings change named "error..." stays quiet."""
+    alice = _user(rt, "alice")
+    bot = _bot(rt, alice, _paper(rt, alice).id, "b1")
+    with rt.session() as s:
+        claim(s)  # start the cursor
+        bots.add_event(s, bot=s.get(Bot, bot.id), kind=EventKind.STATE, message="error: no")
+    with rt.session() as s:
+        assert claim(s) == []
+
+
+def test_a_key_found_unreadable_on_the_accounts_page_pauses_and_notifies_like_a_tick(data_dir):
+    """The accounts page (list_accounts_checked) and a tick find an unreadable key on two
+    paths; both pause the bot with the same KEY_REENTRY event, and the owner is told."""
+    fake = FakeExchange()
+    fake.start()
+    try:
+        fake.add_key(KEY, SECRET, balances={"USDT": 10_000.0, "ETH": 0.0})
+        rt = start("test", settings=make_settings(data_dir, exchange_api_url=fake.url))
+        alice = _user(rt, "alice")
+        outcome = account_checks.add_live_account(
+            rt, owner=alice, exchange_id="binance", label="fake", api_key=KEY, secret=SECRET
+        )
+        bot = _bot(rt, alice, outcome.account.id, "live-1")
+        with rt.session() as s:
+            claim(s)  # start the cursor after the set-up events
+            row = s.get(ExchangeAccount, outcome.account.id)
+            row.secret_enc = b"gAAAAA-not-a-fernet-token"  # as after losing the master key
+            s.add(row)
+        infos = accounts.list_accounts_checked(rt, owner=alice)
+        assert [i.status for i in infos] == ["needs_reentry"]
+        with rt.session() as s:
+            paused = s.get(Bot, bot.id)
+            kinds = [e.kind for e in s.exec(select(BotEvent).where(BotEvent.bot_id == bot.id))]
+            pending = claim(s)
+        assert paused.status == "paused"
+        assert paused.status_reason == bots.KEY_REENTRY_REASON
+        assert kinds.count(EventKind.KEY_REENTRY) == 1
+        assert [(p.user_id, p.event) for p in pending] == [(alice.id, "key_reentry")]
+        assert KEY not in pending[0].body and SECRET not in pending[0].body
+    finally:
+        fake.stop()
 
 
 def test_fills_reach_the_owner_once_and_only_what_they_chose(rt):
     alice, bob = _user(rt, "alice"), _user(rt, "bob")
-    with rt.session() as s:
-        a_acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
-        b_acc = open_paper_account(s, owner_id=bob.id, label="p", balances={"USDT": 10_000})
+    a_acc, b_acc = _paper(rt, alice), _paper(rt, bob)
     a_bot, b_bot = _bot(rt, alice, a_acc.id, "a1"), _bot(rt, bob, b_acc.id, "b1")
     vault = Vault.from_settings(rt.settings)
     with json_receiver() as (a_url, a_got), json_receiver() as (b_url, b_got):
@@ -108,9 +155,7 @@ def test_fills_reach_the_owner_once_and_only_what_they_chose(rt):
 
 def test_an_unreachable_target_is_counted_not_raised_and_not_retried(rt):
     alice = _user(rt, "alice")
-    with rt.session() as s:
-        acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
-    bot = _bot(rt, alice, acc.id, "a1")
+    bot = _bot(rt, alice, _paper(rt, alice).id, "a1")
     _subscribe(rt, alice, "json://127.0.0.1:9/nobody-listens", ["fill"])
     vault = Vault.from_settings(rt.settings)
     dispatch(rt, vault)
@@ -124,7 +169,7 @@ def test_an_unreachable_target_is_counted_not_raised_and_not_retried(rt):
 def test_two_claimers_never_get_the_same_events(rt):
     alice = _user(rt, "alice")
     with rt.session() as s:
-        acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
+        acc = make_paper_account(s, owner=alice, label="p")
         claim(s)  # start the cursor
     bot = _bot(rt, alice, acc.id, "a1")
     for i in range(6):
@@ -138,6 +183,8 @@ def test_two_claimers_never_get_the_same_events(rt):
     assert len(first) + len(rest) == len(fills) > 0
 
 
+# ~12 s: MAX_FAILURES ticks, each retrying 5xx answers with back-off
+@pytest.mark.slow
 def test_a_live_bot_failing_its_ticks_goes_to_error_and_its_owner_is_told(data_dir):
     """Live mode end to end: a stored key, the real ccxt.binance client, the fake exchange.
     One good tick places a real order; then the exchange answers 5xx: after MAX_FAILURES
@@ -156,8 +203,7 @@ def test_a_live_bot_failing_its_ticks_goes_to_error_and_its_owner_is_told(data_d
             rt, owner=alice, exchange_id="binance", label="fake", api_key=KEY, secret=SECRET
         )
         assert outcome.result == "saved", outcome.message
-        with rt.session() as s:
-            paper = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 1e4})
+        paper = _paper(rt, alice)
         live_bot = _bot(rt, alice, outcome.account.id, "live")
         paper_bot = _bot(rt, alice, paper.id, "paper")
         app = build_service(rt, mode="off").app
@@ -194,9 +240,7 @@ def test_a_live_bot_failing_its_ticks_goes_to_error_and_its_owner_is_told(data_d
 
 def test_a_burst_bigger_than_a_batch_is_sent_in_one_run(rt):
     alice = _user(rt, "alice")
-    with rt.session() as s:
-        acc = open_paper_account(s, owner_id=alice.id, label="p", balances={"USDT": 10_000})
-    bot = _bot(rt, alice, acc.id, "a1")
+    bot = _bot(rt, alice, _paper(rt, alice).id, "a1")
     vault = Vault.from_settings(rt.settings)
     with json_receiver() as (url, got):
         _subscribe(rt, alice, url, ["fill"])

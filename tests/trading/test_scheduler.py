@@ -10,9 +10,19 @@ from sqlmodel import select
 
 from core.models import Bot, Tick, WorkerHeartbeat, utcnow
 from core.trading import scheduler
-from tests.worker.conftest import make_running_bots
+from tests.factories import make_running_bots
 
 NOW = 1_767_225_600_000 + 90_000  # 00:01:30 -> the 00:00 candle has closed
+
+
+def _claim(s, tick_id: int, worker_id: str, **kwargs) -> Tick | None:
+    """The tick if `worker_id` claimed it, else None."""
+    claimed = scheduler.claim_ticks(s, tick_ids=[tick_id], worker_id=worker_id, **kwargs)
+    return s.get(Tick, tick_id) if claimed else None
+
+
+def _finish(s, tick_id: int, outcome: str, worker_id: str) -> bool:
+    return scheduler.finish_ticks(s, outcomes={tick_id: outcome}, worker_id=worker_id) == 1
 
 
 def _ticks(rt) -> int:
@@ -60,9 +70,9 @@ def test_a_tick_is_claimed_by_one_worker_only(rt):
     with rt.session() as s:
         ((tick_id, _bot, _ts),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id="a") is not None
+        assert _claim(s, tick_id, "a") is not None
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id="b") is None
+        assert _claim(s, tick_id, "b") is None
 
 
 def test_a_bot_never_runs_two_ticks_at_once(rt):
@@ -72,13 +82,13 @@ def test_a_bot_never_runs_two_ticks_at_once(rt):
     with rt.session() as s:
         ((second, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW + 60_000)
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=first, worker_id="a")
+        assert _claim(s, first, "a")
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=second, worker_id="b") is None
+        assert _claim(s, second, "b") is None
     with rt.session() as s:
-        scheduler.finish_tick(s, tick_id=first, outcome="ok")
+        _finish(s, first, "ok", worker_id="a")
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=second, worker_id="b")
+        assert _claim(s, second, "b")
 
 
 def test_an_abandoned_tick_is_reclaimed_and_listed_as_lost(rt):
@@ -87,11 +97,11 @@ def test_an_abandoned_tick_is_reclaimed_and_listed_as_lost(rt):
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
     long_ago = utcnow() - timedelta(seconds=scheduler.STALE_AFTER_S + 5)
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id="dead", now=long_ago)
+        assert _claim(s, tick_id, "dead", now=long_ago)
     with rt.read() as s:
         assert [t[0] for t in scheduler.lost_ticks(s)] == [tick_id]
     with rt.session() as s:
-        tick = scheduler.claim_tick(s, tick_id=tick_id, worker_id="alive")
+        tick = _claim(s, tick_id, "alive")
         assert tick.claimed_by == "alive" and tick.attempts == 2
 
 
@@ -99,7 +109,9 @@ def test_failed_outcomes_are_recorded(rt):
     make_running_bots(rt, 1)
     with rt.session() as s:
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
-        scheduler.finish_tick(s, tick_id=tick_id, outcome="failed: exchange unavailable")
+    with rt.session() as s:
+        assert _claim(s, tick_id, "w")
+        assert _finish(s, tick_id, "failed: exchange unavailable", worker_id="w")
     with rt.read() as s:
         tick = s.get(Tick, tick_id)
     assert tick.status == "failed" and "exchange" in tick.error
@@ -112,9 +124,9 @@ def test_a_bots_older_candle_is_claimed_before_a_newer_one(rt):
     with rt.session() as s:
         ((newer, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW + 60_000)
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=newer, worker_id="a") is None
+        assert _claim(s, newer, "a") is None
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=older, worker_id="a")
+        assert _claim(s, older, "a")
 
 
 def test_a_tick_that_keeps_losing_its_worker_is_given_up(rt):
@@ -125,9 +137,9 @@ def test_a_tick_that_keeps_losing_its_worker_is_given_up(rt):
     for attempt in range(scheduler.MAX_ATTEMPTS):  # each claim goes stale before the next
         then = utcnow() - (scheduler.MAX_ATTEMPTS - attempt) * step
         with rt.session() as s:
-            assert scheduler.claim_tick(s, tick_id=tick_id, worker_id=f"w{attempt}", now=then)
+            assert _claim(s, tick_id, f"w{attempt}", now=then)
     with rt.session() as s:
-        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id="next") is None
+        assert _claim(s, tick_id, "next") is None
         assert scheduler.give_up_abandoned(s) == 1
     with rt.read() as s:
         tick = s.get(Tick, tick_id)
@@ -141,11 +153,11 @@ def test_only_the_current_claimant_finishes_a_reclaimed_tick(rt):
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
     long_ago = utcnow() - timedelta(seconds=scheduler.STALE_AFTER_S + 5)
     with rt.session() as s:
-        scheduler.claim_tick(s, tick_id=tick_id, worker_id="slow", now=long_ago)
+        _claim(s, tick_id, "slow", now=long_ago)
     with rt.session() as s:
-        scheduler.claim_tick(s, tick_id=tick_id, worker_id="alive")
+        _claim(s, tick_id, "alive")
     with rt.session() as s:
-        assert not scheduler.finish_tick(s, tick_id=tick_id, outcome="ok", worker_id="slow")
+        assert not _finish(s, tick_id, "ok", worker_id="slow")
     with rt.read() as s:
         assert s.get(Tick, tick_id).status == "running"
 
@@ -160,7 +172,7 @@ def _claimed_by(rt, worker_id: str, *, beat_age_s: float, claim_age_s: float) ->
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
     with rt.session() as s:
         then = now - timedelta(seconds=claim_age_s)
-        assert scheduler.claim_tick(s, tick_id=tick_id, worker_id=worker_id, now=then)
+        assert _claim(s, tick_id, worker_id, now=then)
     return tick_id
 
 
@@ -186,7 +198,7 @@ def test_a_batch_claim_takes_each_bots_older_candle_and_leaves_claimed_ticks(rt)
     with rt.session() as s:
         newer = scheduler.schedule_due_ticks(s, now_ms=NOW + 60_000)
     with rt.session() as s:  # another worker holds the first bot's older tick
-        assert scheduler.claim_tick(s, tick_id=older[0][0], worker_id="other")
+        assert _claim(s, older[0][0], "other")
     every = [t[0] for t in older + newer]
     with rt.session() as s:
         claimed = scheduler.claim_ticks(s, tick_ids=every, worker_id="me")

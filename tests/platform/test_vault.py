@@ -14,8 +14,9 @@ from sqlmodel import select
 from core.errors import ConfigError, SecretUnreadable
 from core.models import ExchangeAccount, NotificationSetting, User
 from core.platform.vault import Vault, rotate_all
+from tests.factories import make_user
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 K1, K2, K3 = (Fernet.generate_key().decode() for _ in range(3))
 SECRET = "vault-test-secret-Zq81xW"
 
@@ -27,9 +28,7 @@ class Interrupted(Exception):
 def _seed(rt, keys_per_row: list[str]) -> list[int]:
     """One user and one account per entry, each encrypted under the given key."""
     with rt.session() as s:
-        user = User(username="owner", email="o@x.io", name="O", password_hash="x")
-        s.add(user)
-        s.flush()
+        user = make_user(s, username="owner")
         ids = []
         for n, key in enumerate(keys_per_row):
             vault = Vault([key])
@@ -151,7 +150,6 @@ def test_cli_rotate_master_key_prints_the_count_and_is_rerunnable(rt, data_dir):
     assert SECRET not in first.stdout + first.stderr + again.stdout + again.stderr
 
 
-@pytest.mark.postgres
 def test_rotation_on_postgresql_leaves_every_row_under_the_primary(pg_rt):
     _seed(pg_rt, [K1, K2, K3])
     report = rotate_all(pg_rt.engine, Vault([K3, K1, K2]), batch_size=2)

@@ -10,48 +10,36 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import bots, users
+from core import bots
 from core.accounts.connect import account_exchange
 from core.backtest.walk import run_backtest
-from core.exchanges.paper_book import open_paper_account
 from core.exchanges.sim import sim_candles
 from core.models import Bot, BotEvent, BotOrder, PaperOrder, Trade
 from core.strategy.risk import Risk
 from core.trading import tick as engine
+from tests.factories import make_bot, make_paper_account, make_user
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 MIN = 60_000
-GOOD = "Correct-Horse-9"
 
 
 @pytest.fixture
 def owner(rt):
     with rt.session() as s:
-        return users.register(s, username="alice", email="a@x.io", name="A", password=GOOD)
+        return make_user(s, username="alice", role="admin")
 
 
 @pytest.fixture
 def account(rt, owner):
     with rt.session() as s:
-        return open_paper_account(s, owner_id=owner.id, label="paper", balances={"USDT": 10_000})
+        return make_paper_account(s, owner=owner, balances={"USDT": 10_000})
 
 
-def make_bot(rt, owner, account, **overrides) -> Bot:
-    spec = bots.BotSpec(
-        name=overrides.pop("name", "b1"),
-        account_id=account.id,
-        symbol="BTC/USDT",
-        timeframe="1m",
-        strategy="sma_cross",
-        params={"fast": 3, "slow": 8},
-        order_size=1000.0,
-    )
-    for key, value in overrides.items():
-        setattr(spec, key, value)
+def running_bot(rt, owner, account, **fields) -> Bot:
+    """A started SMA 3/8 bot on BTC/USDT 1m spending 1000 USDT a buy, unless `fields` say."""
+    fields = {"params": {"fast": 3, "slow": 8}, "order_size": 1000.0} | fields
     with rt.session() as s:
-        bot = bots.create_bot(s, owner=owner, spec=spec, markets=engine.market_lookup(rt))
-        bots.change_status(s, owner=owner, bot_id=bot.id, action="start")
-    return bot
+        return make_bot(s, owner=owner, account_id=account.id, start=True, **fields)
 
 
 def tick(rt, bot, candle_ts):
@@ -65,7 +53,7 @@ def run_ticks(rt, bot, n, start=T0 + 100 * MIN):
 
 
 def test_bot_trades_and_pnl_plus_fees_add_up_to_the_balance_change(rt, owner, account):
-    bot = make_bot(rt, owner, account)
+    bot = running_bot(rt, owner, account)
     outcomes = run_ticks(rt, bot, 300)
     assert all(o.startswith("ok") for o in outcomes), outcomes[:5]
     paper = account_exchange(rt, account_id=account.id, clock=lambda: T0 + 500 * MIN)
@@ -84,7 +72,7 @@ def test_bot_trades_and_pnl_plus_fees_add_up_to_the_balance_change(rt, owner, ac
 
 
 def test_a_rerun_of_the_same_tick_places_no_second_order(rt, owner, account):
-    bot = make_bot(rt, owner, account)
+    bot = running_bot(rt, owner, account)
     run_ticks(rt, bot, 200)
     with rt.session() as s:  # pretend the tick was reclaimed: forget it was finished
         row = s.get(Bot, bot.id)
@@ -97,7 +85,7 @@ def test_a_rerun_of_the_same_tick_places_no_second_order(rt, owner, account):
 
 
 def test_crash_after_pending_submit_is_reconciled_exactly_once(rt, owner, account):
-    bot = make_bot(rt, owner, account)
+    bot = running_bot(rt, owner, account)
     outcomes = run_ticks(rt, bot, 200)
     with rt.read() as s:
         first = s.exec(select(BotOrder).order_by(BotOrder.id)).first()
@@ -121,8 +109,8 @@ def test_crash_after_pending_submit_is_reconciled_exactly_once(rt, owner, accoun
 
 
 def test_a_strategy_that_raises_puts_only_its_bot_in_error(rt, owner, account, monkeypatch):
-    good = make_bot(rt, owner, account, name="good")
-    bad = make_bot(rt, owner, account, name="bad", strategy="rsi", params={})
+    good = running_bot(rt, owner, account, name="good")
+    bad = running_bot(rt, owner, account, name="bad", strategy="rsi", params={})
     from core.strategy.builtin import RsiReversion
 
     def boom(self, close, params):
@@ -142,7 +130,7 @@ def test_a_strategy_that_raises_puts_only_its_bot_in_error(rt, owner, account, m
 
 
 def test_stopped_bots_do_not_tick(rt, owner, account):
-    bot = make_bot(rt, owner, account)
+    bot = running_bot(rt, owner, account)
     with rt.session() as s:
         bots.change_status(s, owner=owner, bot_id=bot.id, action="stop")
     assert tick(rt, bot, T0 + 100 * MIN) == "skipped: not running"
@@ -169,7 +157,7 @@ def test_paper_bot_and_backtest_agree_trade_for_trade(rt, owner, account, case):
     params, risk, warm = PARITY[case]
     strategy = "dca" if "dca" in case else case
     n, start = 400, T0 + 100 * MIN
-    bot = make_bot(rt, owner, account, strategy=strategy, params=params, **risk)
+    bot = running_bot(rt, owner, account, strategy=strategy, params=params, **risk)
     run_ticks(rt, bot, n, start=start)
     a = sim_candles("BTC/USDT", "1m", start - (warm - 1) * MIN, n + warm)
     df = pd.DataFrame(a)

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.models import Bot, Candle, ExchangeAccount, Trade, User
+from core.models import Bot, Candle, ExchangeAccount, Trade
 from core.views import dashboard as reports
 from core.views import trades as trade_views
+from tests.factories import make_user
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 MS = 1000
@@ -22,10 +23,8 @@ def _ms(dt):
 def world(rt):
     """Two users; alice has two bots with closed and open trades, bob has one trade."""
     with rt.session() as s:
-        alice = User(username="alice", email="a@x.io", name="A", password_hash="x", role="admin")
-        bob = User(username="bob", email="b@x.io", name="B", password_hash="x")
-        s.add_all([alice, bob])
-        s.flush()
+        alice = make_user(s, username="alice", role="admin")
+        bob = make_user(s, username="bob")
         acc_a = ExchangeAccount(owner_id=alice.id, label="paper", exchange_id="sim", kind="paper")
         acc_b = ExchangeAccount(owner_id=bob.id, label="paper", exchange_id="sim", kind="paper")
         s.add_all([acc_a, acc_b])
@@ -115,7 +114,7 @@ def world(rt):
 
 def test_pnl_summary_buckets_by_exit_time_and_ignores_other_users(rt, world):
     with rt.read() as s:
-        summary = reports.pnl_summary(s, owner=world["alice"], now=NOW)
+        summary = reports.summarise(reports.bot_stats(s, owner=world["alice"], now=NOW))
     assert summary["pnl_today"] == pytest.approx(10.0)
     assert summary["pnl_7d"] == pytest.approx(6.0)
     assert summary["pnl_all"] == pytest.approx(13.0)

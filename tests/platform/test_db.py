@@ -1,4 +1,5 @@
-"""core/db.py: pragmas, BEGIN IMMEDIATE under several writer processes, sessions, PostgreSQL."""
+"""core.platform.db: pragmas, BEGIN IMMEDIATE under several writer processes, sessions,
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -8,8 +8,9 @@ from sqlmodel import select
 
 from core.accounts import credentials as account_keys
 from core.accounts import store as accounts
-from core.models import ExchangeAccount, User
-from tests.test_accounts import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401
+from core.models import ExchangeAccount
+from tests.accounts.test_onboarding import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401
+from tests.factories import make_user
 from tests.ui.helpers import button, page, text_input
 
 PAGE = "exchange_accounts.py"
@@ -18,9 +19,7 @@ PAGE = "exchange_accounts.py"
 @pytest.fixture
 def bob(rt):
     with rt.session() as s:
-        user = User(username="bob", email="b@x.io", name="B", password_hash="x")
-        s.add(user)
-    return user
+        return make_user(s, username="bob")
 
 
 def statuses(at) -> dict[str, str]:

@@ -13,6 +13,7 @@ from core.accounts import onboarding as account_checks
 from core.models import ExchangeAccount, User
 from core.platform.runtime import start
 from tests.conftest import make_settings
+from tests.factories import make_user
 
 pytest.importorskip("core.exchanges.live")
 fakes = pytest.importorskip("tests.fakes.exchange")
@@ -53,7 +54,7 @@ def live_rt(data_dir, venue):
     settings = make_settings(data_dir, exchange_api_url=venue.url, exchange_timeout_ms=500)
     runtime = start("test", settings=settings)
     with runtime.session() as s:
-        s.add(User(username="alice", email="a@x.io", name="A", password_hash="x"))
+        make_user(s, username="alice")
     yield runtime
     runtime.engine.dispose()
 
@@ -91,6 +92,8 @@ def test_a_key_with_withdrawals_enabled_is_refused(live_rt):
     assert _stored(live_rt) == []
 
 
+# ~11 s: real client timeouts, retried
+@pytest.mark.slow
 def test_a_timeout_offers_unverified_then_saves_it_when_allowed(live_rt, venue):
     venue.make_timeouts()
     assert _add(live_rt, *GOOD).result == "unreachable" and _stored(live_rt) == []

@@ -10,7 +10,8 @@ from sqlmodel import select
 from core.accounts import store as accounts
 from core.errors import ExchangeAuthError, SecretUnreadable
 from core.models import AuditLog, ExchangeAccount, User
-from tests.test_accounts import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401
+from tests.accounts.test_onboarding import KEY, SECRET, StubExchange, add, catalogue  # noqa: F401
+from tests.factories import make_user
 
 PASSPHRASE = "passphrase-Quokka-7731"
 SECRETS = (KEY, SECRET, PASSPHRASE)
@@ -25,9 +26,7 @@ class LeakyExchange(StubExchange):
 
 def _owner(rt) -> User:
     with rt.session() as s:
-        user = User(username="alice", email="a@x.io", name="A", password_hash="x")
-        s.add(user)
-    return user
+        return make_user(s, username="alice")
 
 
 def _seed(rt) -> User:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from core.models import AuditLog, User
 from core.platform import db
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = "Correct-Horse-9"
 
 

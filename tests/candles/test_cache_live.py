@@ -41,6 +41,8 @@ def binance(venue: Venue):
     return live.LiveExchange(exchange_id="binance", api_url=venue.url, timeout_ms=2_000)
 
 
+# ~5 s: 300 threads against the fake exchange
+@pytest.mark.slow
 def test_100_bots_on_one_market_make_one_klines_request_per_closed_candle(rt, venue):
     local = threading.local()
     barrier = threading.Barrier(100)
@@ -109,6 +111,8 @@ def test_an_interrupted_download_resumes_without_duplicates_gaps_or_refetching(r
     assert (hi - lo) // MINUTE + 1 == 3_500  # no gaps
 
 
+# ~18 s: the live adapter's retries back off for real
+@pytest.mark.slow
 def test_a_download_that_failed_at_the_exchange_resumes(rt, venue):
     feed = binance(venue)
     now = venue.now()

@@ -1,7 +1,7 @@
 """Exchange account service: saving checked keys, unreadable keys, deletion, the audit log.
 
 The exchange here is a stub connector (the real ccxt client against the fake exchange is in
-test_accounts_live.py); the catalogue of exchanges is pinned so these tests stand alone.
+test_onboarding_live.py); the catalogue of exchanges is pinned so these tests stand alone.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from core.accounts import onboarding as account_checks
 from core.accounts import store as accounts
 from core.errors import Conflict, ExchangeAuthError, ExchangeTemporaryError, SecretUnreadable
 from core.exchanges.base import Balance
-from core.models import AuditLog, Bot, ExchangeAccount, User
+from core.models import AuditLog, Bot, ExchangeAccount
 from core.platform.runtime import start
 from tests.conftest import make_settings
+from tests.factories import make_user
 
 KEY = "AKIA-good-api-key-0001"
 SECRET = "s3cret-good-secret-value-0001"
@@ -61,10 +62,7 @@ def catalogue(monkeypatch):
 @pytest.fixture
 def people(rt):
     with rt.session() as s:
-        alice = User(username="alice", email="a@x.io", name="A", password_hash="x")
-        bob = User(username="bob", email="b@x.io", name="B", password_hash="x")
-        s.add_all([alice, bob])
-    return alice, bob
+        return make_user(s, username="alice"), make_user(s, username="bob")
 
 
 def add(rt, owner, stub=None, **kw):

@@ -1,0 +1,243 @@
+"""core.strategy.risk.decide, one row per rule: what a closed candle leads to, exactly.
+
+Every row starts from: candle ts T closing at 100, 1,000 USDT free, a 100 USDT order, a 0.1 %
+fee, signal mode, no risk limits, no lots; it changes only what it names. A buy's amount is
+min(order quote, 99.5 % of cash / (1 + fee)) / close, rounded down to the 0.001 step.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.exchanges import Market
+from core.strategy.risk import BotState, Intent, Lot, Risk, decide
+
+T = 1_767_225_600_000
+MARKET = Market(
+    symbol="X/USDT",
+    base="X",
+    quote="USDT",
+    amount_step=0.001,
+    price_step=0.01,
+    min_amount=0.001,
+    min_notional=1.0,
+)
+DCA = {"safety_orders": 2, "safety_step_pct": 1.0, "take_profit_pct": 1.0}
+
+
+def lot(entry: float, amount: float = 1.0, *, peak: float | None = None, target=None) -> dict:
+    return {"entry": entry, "amount": amount, "peak": peak, "target": target}
+
+
+def buy(purpose: str, amount: float, level: int | None = None) -> Intent:
+    return Intent("buy", purpose, amount, level=level)
+
+
+def sell(purpose: str, amount: float, lots: tuple[int, ...]) -> Intent:
+    return Intent("sell", purpose, amount, lots)
+
+
+# id: (state, decide() arguments, intents, paused afterwards)
+RULES = {
+    # entries when flat
+    "flat, entry signal: buy the order quote": ({}, {"entry": True}, [buy("entry", 1.0)], False),
+    "flat, no signal: nothing": ({}, {}, [], False),
+    "little cash caps the buy (50 * 0.995 / 1.001 / 100 -> 0.497)": (
+        {},
+        {"entry": True, "cash": 50.0},
+        [buy("entry", 0.497)],
+        False,
+    ),
+    "a buy under the min notional is skipped": (
+        {},
+        {"entry": True, "order_quote": 0.5},
+        [],
+        False,
+    ),
+    # exits
+    "exit signal sells every lot, no buy on the same candle": (
+        {"lots": [lot(100), lot(95, 0.5)]},
+        {"exit_signal": True, "entry": True},
+        [sell("signal", 1.5, (0, 1))],
+        False,
+    ),
+    "exit now comes before the exit signal": (
+        {"lots": [lot(100)], "exit_requested": True},
+        {"exit_signal": True},
+        [sell("exit_now", 1.0, (0,))],
+        False,
+    ),
+    "take-profit at entry * (1 + 5 %)": (
+        {"lots": [lot(100)]},
+        {"close": 105.5, "risk": Risk(take_profit_pct=5)},
+        [sell("take_profit", 1.0, (0,))],
+        False,
+    ),
+    "below the take-profit: hold": (
+        {"lots": [lot(100)]},
+        {"close": 104.9, "risk": Risk(take_profit_pct=5)},
+        [],
+        False,
+    ),
+    "a lot's own target is its take-profit, reached exactly": (
+        {"lots": [lot(100, target=102.0)]},
+        {"close": 102.0},
+        [sell("take_profit", 1.0, (0,))],
+        False,
+    ),
+    "stop-loss at entry * (1 - 2 %)": (
+        {"lots": [lot(100)]},
+        {"close": 97.9, "risk": Risk(stop_loss_pct=2)},
+        [sell("stop_loss", 1.0, (0,))],
+        False,
+    ),
+    "above the stop-loss: hold": (
+        {"lots": [lot(100)]},
+        {"close": 98.1, "risk": Risk(stop_loss_pct=2)},
+        [],
+        False,
+    ),
+    "each lot on its own: the stop of the first": (
+        {"lots": [lot(100), lot(90)]},
+        {"close": 94.0, "risk": Risk(stop_loss_pct=5, take_profit_pct=5, max_open_positions=2)},
+        [sell("stop_loss", 1.0, (0,))],
+        False,
+    ),
+    "each lot on its own: the target of the second": (
+        {"lots": [lot(100), lot(90)]},
+        {"close": 96.0, "risk": Risk(stop_loss_pct=5, take_profit_pct=5, max_open_positions=2)},
+        [sell("take_profit", 1.0, (1,))],
+        False,
+    ),
+    "trailing stop 5 % under the highest close (110 -> 104.5)": (
+        {"lots": [lot(100, peak=110)]},
+        {"close": 104.0, "risk": Risk(trailing_stop_pct=5)},
+        [sell("trailing_stop", 1.0, (0,))],
+        False,
+    ),
+    "above the trailing stop: hold": (
+        {"lots": [lot(100, peak=110)]},
+        {"close": 105.0, "risk": Risk(trailing_stop_pct=5)},
+        [],
+        False,
+    ),
+    # cooldown
+    "in the cooldown: no entry": ({"cooldown_until": T + 1}, {"entry": True}, [], False),
+    "the cooldown ends at its candle": (
+        {"cooldown_until": T},
+        {"entry": True},
+        [buy("entry", 1.0)],
+        False,
+    ),
+    # max drawdown and the paused state
+    "12 % below the equity peak with a 10 % limit: paused, no entry": (
+        {"peak_equity": 1000.0},
+        {"entry": True, "cash": 880.0, "risk": Risk(max_drawdown_pct=10)},
+        [],
+        True,
+    ),
+    "5 % below the equity peak with a 10 % limit: trading on": (
+        {"peak_equity": 1000.0},
+        {"entry": True, "cash": 950.0, "risk": Risk(max_drawdown_pct=10)},
+        [buy("entry", 1.0)],
+        False,
+    ),
+    "paused: no entry": ({"paused": True}, {"entry": True}, [], True),
+    "paused: exits still happen": (
+        {"paused": True, "lots": [lot(100)]},
+        {"close": 97.0, "risk": Risk(stop_loss_pct=2)},
+        [sell("stop_loss", 1.0, (0,))],
+        True,
+    ),
+    # max open positions
+    "max open positions reached: no entry": (
+        {"lots": [lot(100), lot(99)]},
+        {"entry": True, "risk": Risk(max_open_positions=2)},
+        [],
+        False,
+    ),
+    "under max open positions: another entry": (
+        {"lots": [lot(100)]},
+        {"entry": True, "risk": Risk(max_open_positions=2)},
+        [buy("entry", 1.0)],
+        False,
+    ),
+    "one position by default": ({"lots": [lot(100)]}, {"entry": True}, [], False),
+    # DCA
+    "dca flat, entry signal: the base order": (
+        {},
+        {"entry": True, "mode": "dca", "params": DCA},
+        [buy("entry", 1.0)],
+        False,
+    ),
+    "dca 1 % under the last buy: a safety order (100 / 98.9 -> 1.011)": (
+        {"lots": [lot(100)]},
+        {"close": 98.9, "mode": "dca", "params": DCA},
+        [buy("safety", 1.011)],
+        False,
+    ),
+    "dca less than the step under the last buy: nothing": (
+        {"lots": [lot(100)]},
+        {"close": 99.5, "mode": "dca", "params": DCA},
+        [],
+        False,
+    ),
+    "dca take-profit on the average entry (99 * 1.01)": (
+        {"lots": [lot(100), lot(98)]},
+        {"close": 100.0, "mode": "dca", "params": DCA},
+        [sell("take_profit", 2.0, (0, 1))],
+        False,
+    ),
+    "dca with 1 + safety_orders lots: no more buys": (
+        {"lots": [lot(100), lot(98.9), lot(97.8)]},
+        {"close": 96.0, "mode": "dca", "params": DCA},
+        [],
+        False,
+    ),
+}
+
+
+def _state(fields: dict) -> BotState:
+    fields = dict(fields)
+    lots = [
+        Lot(
+            amount=spec["amount"],
+            entry_price=spec["entry"],
+            entry_ts=T - 60_000,
+            entry_fee=0.1,
+            peak=spec["entry"] if spec["peak"] is None else spec["peak"],
+            target=spec["target"],
+        )
+        for spec in fields.pop("lots", [])
+    ]
+    return BotState(lots=lots, **fields)
+
+
+@pytest.mark.parametrize(("state", "args", "intents", "paused"), RULES.values(), ids=RULES)
+def test_decide(state, args, intents, paused):
+    call = {
+        "ts": T,
+        "close": 100.0,
+        "entry": False,
+        "exit_signal": False,
+        "mode": "signal",
+        "params": {},
+        "risk": Risk(),
+        "market": MARKET,
+        "cash": 1000.0,
+        "order_quote": 100.0,
+        "fee_rate": 0.001,
+    } | args
+    bot = _state(state)
+    assert decide(bot, **call) == intents
+    assert bot.paused is paused
+
+
+def test_decide_raises_each_lots_peak_and_the_equity_peak_to_the_close():
+    bot = _state({"lots": [lot(100, peak=110), lot(100, peak=130)], "peak_equity": 1000.0})
+    decide(
+        bot, ts=T, close=120.0, entry=False, exit_signal=False, mode="signal", params={},
+        risk=Risk(), market=MARKET, cash=1000.0, order_quote=100.0, fee_rate=0.001,
+    )  # fmt: skip
+    assert [lot.peak for lot in bot.lots] == [120.0, 130.0]
+    assert bot.peak_equity == 1000.0 + 2 * 120.0
