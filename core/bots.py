@@ -307,6 +307,7 @@ def add_event(session: Session, *, bot: Bot, kind: str, message: str, data: dict
     event = BotEvent(
         bot_id=bot.id,
         kind=kind,
+        notify=EventKind(kind).notifies,
         message=message[:1000],
         data=json.dumps(data, default=str)[:4000] if data else "",
     )

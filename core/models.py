@@ -72,6 +72,16 @@ class EventKind(StrEnum):
     RISK_PAUSE = "risk_pause"  # paused by a risk limit (max drawdown)
     KEY_REENTRY = "key_reentry"  # paused: its account's API key must be entered again
 
+    @property
+    def notifies(self) -> bool:
+        """Whether the owner may be told (BotEvent.notify is set when it is written)."""
+        return self in (
+            EventKind.FILL,
+            EventKind.BOT_ERROR,
+            EventKind.RISK_PAUSE,
+            EventKind.KEY_REENTRY,
+        )
+
 
 class TickOutcome(StrEnum):
     """How a tick ended; the outcome text is "<outcome>: <detail>"."""
@@ -308,7 +318,10 @@ class Trade(SQLModel, table=True):
 
 
 class BotEvent(SQLModel, table=True):
-    """A bot's event log: signals, orders, fills, errors and state changes."""
+    """A bot's event log: signals, orders, fills, errors and state changes; also the
+    notification outbox (`notify`: not yet claimed for sending)."""
+
+    __table_args__ = (Index("ix_botevent_notify_id", "notify", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     bot_id: int = Field(foreign_key="bot.id", index=True, ondelete="CASCADE")
@@ -316,6 +329,7 @@ class BotEvent(SQLModel, table=True):
     kind: str = Field(max_length=16)  # an EventKind
     message: str = Field(max_length=1000)
     data: str = Field(default="", max_length=4000)  # JSON details
+    notify: bool = Field(default=False)
 
 
 class WorkerHeartbeat(SQLModel, table=True):

@@ -174,7 +174,7 @@ def authenticate(
     return user
 
 
-def credentials(session: Session, *, now: datetime | None = None) -> dict:
+def authenticator_book(session: Session, *, now: datetime | None = None) -> dict:
     """The dict streamlit-authenticator checks logins against, built fresh from the database.
 
     Disabled users are left out; locked users get a hash no password matches.

@@ -144,7 +144,7 @@ def test_locked_users_get_an_unusable_hash_and_disabled_users_none(rt):
             users.record_failed_login(s, username="bob", policy=POLICY)
         users.set_active(s, admin=admin, user_id=carol.id, active=False)
     with rt.read() as s:
-        creds = users.credentials(s)["usernames"]
+        creds = users.authenticator_book(s)["usernames"]
     assert creds["bob"]["password"] == users.UNUSABLE_HASH != bob.password_hash
     assert "carol" not in creds
     assert creds["alice"]["roles"] == ["admin"]

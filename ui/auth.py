@@ -52,7 +52,7 @@ def gate(rt: Runtime) -> User:
     signed in: both touch the cookie component, which may render only once per run.
     """
     with rt.read() as session:
-        credentials = users.credentials(session)
+        credentials = users.authenticator_book(session)
     authenticator = _authenticator(rt, credentials)
     who = st.sidebar.container()
     was_signed_in = bool(st.session_state.get("authentication_status"))

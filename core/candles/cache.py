@@ -34,7 +34,7 @@ from core.models import Candle as CandleRow
 from core.platform.db import read_session, session_scope
 
 log = logging.getLogger(__name__)
-MAX_LIMIT = 5_000
+MAX_LIMIT = 10_000  # the longest window a tick reads (MACD at its maximum needs 7,722); paged
 PAGE_LIMIT = 1_000  # candles per request (Binance's maximum); smaller exchanges clip it
 LRU_SIZE = 512
 DOWNLOAD_RETRIES = 5

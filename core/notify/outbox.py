@@ -1,12 +1,12 @@
 """Notifications for bot events, sent by the worker after the fact, never inside a tick.
 
-The bot event log is the outbox: a tick only writes its events (fills, state changes). A
-periodic worker task claims the events written since a cursor (one `AppSetting` row, advanced
-in the same write transaction that reads the events, so two workers never claim the same
-events), then sends what each owner asked for through apprise, outside any transaction.
-Delivery is at most once: a worker that dies between the claim and the send loses those
-notifications rather than sending them twice. On the first run the cursor starts at the
-newest event, so history is never replayed.
+The bot event log is the outbox: a tick only writes its events, those of a notifying kind
+flagged `notify`. A periodic worker task claims flagged rows (clears the flag in one UPDATE ...
+RETURNING; on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so two workers never
+claim the same event and an event committed late is claimed on the next run, which a max-id
+cursor would skip), then sends what each owner asked for through apprise, outside any
+transaction. Delivery is at most once: a worker that dies between the claim and the send loses
+those notifications rather than sending them twice.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, func, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from core.models import AppSetting, Bot, BotEvent, EventKind
+from core.models import Bot, BotEvent, EventKind
 from core.notify import channels as notify
 
 log = logging.getLogger(__name__)
-CURSOR_KEY = "notify.last_event_id"
 BATCH = 500
 
 
@@ -33,57 +32,43 @@ class Pending:
     body: str
 
 
-# The one definition of which bot events notify, and as which notification event
-# (a key of channels.EVENTS). Chosen by the event's kind, never by its text.
-NOTIFYING = {
-    EventKind.FILL: "fill",
-    EventKind.BOT_ERROR: "bot_error",
-    EventKind.RISK_PAUSE: "risk_pause",
-    EventKind.KEY_REENTRY: "key_reentry",
-}
-
-
 def event_kind(kind: str) -> str | None:
-    """The notification event a bot event of this kind belongs to, or None."""
-    return NOTIFYING.get(kind)
-
-
-def _notifying():
-    return col(BotEvent.kind).in_(list(NOTIFYING))
-
-
-def _cursor(session: Session) -> AppSetting | None:
-    return session.exec(
-        select(AppSetting).where(AppSetting.key == CURSOR_KEY).with_for_update()
-    ).first()
+    """The notification event (a key of channels.EVENTS, named as the kind) a bot event of
+    this kind is sent as, or None. Chosen by the kind (`EventKind.notifies`), never the text."""
+    return (
+        str(kind) if kind in EventKind.__members__.values() and EventKind(kind).notifies else None
+    )
 
 
 def claim(session: Session, *, limit: int = BATCH) -> list[Pending]:
-    """Advance the cursor past the next events that notify (at most `limit` of them; the
-    others are skipped in the query) and return them. Run it in a write session (BEGIN
-    IMMEDIATE on SQLite, a row lock on PostgreSQL)."""
-    row = _cursor(session)
-    if row is None:
-        newest = session.exec(select(func.max(BotEvent.id))).one() or 0
-        session.add(AppSetting(key=CURSOR_KEY, value=str(newest)))
+    """Claim the oldest flagged events (at most `limit`) and return them. Run it in a write
+    session (BEGIN IMMEDIATE on SQLite; row locks, skipping locked rows, on PostgreSQL)."""
+    oldest = select(BotEvent.id).where(col(BotEvent.notify)).order_by(col(BotEvent.id)).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    claimed = session.execute(
+        update(BotEvent)
+        .where(col(BotEvent.id).in_(oldest.scalar_subquery()))
+        .values(notify=False)
+        .returning(BotEvent.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted(claimed.scalars().all())
+    if not ids:
         return []
-    after = int(row.value)
-    newest = session.exec(select(func.max(BotEvent.id))).one() or after
     found = session.exec(
-        select(BotEvent, Bot.owner_id, Bot.name)
+        select(BotEvent.kind, BotEvent.message, Bot.owner_id, Bot.name)
         .join(Bot, col(Bot.id) == col(BotEvent.bot_id))
-        .where(col(BotEvent.id) > after, col(BotEvent.id) <= newest, _notifying())
+        .where(col(BotEvent.id).in_(ids))
         .order_by(col(BotEvent.id))
-        .limit(limit)
     ).all()
-    # Past every event up to the newest, unless the limit cut the batch short.
-    row.value = str(found[-1][0].id if len(found) == limit else newest)
-    session.add(row)
     out = []
-    for event, owner_id, bot_name in found:
-        kind = event_kind(event.kind)
-        title = f"Steadybot · {bot_name}: {notify.EVENTS[kind].lower()}"
-        out.append(Pending(owner_id, kind, title, event.message))
+    for kind, message, owner_id, bot_name in found:
+        event = event_kind(kind)
+        if event is None:  # flagged under another rule; never sent
+            continue
+        title = f"Steadybot · {bot_name}: {notify.EVENTS[event].lower()}"
+        out.append(Pending(owner_id, event, title, message))
     return out
 
 
@@ -92,11 +77,8 @@ def dispatch(rt, cipher: notify.Cipher, *, limit: int = BATCH) -> dict:
     send."""
     pending: list[Pending] = []
     while True:  # drain: a burst of fills is sent in one run, a batch per transaction
-        try:
-            with rt.session() as session:
-                batch = claim(session, limit=limit)
-        except IntegrityError:  # another worker created the cursor at the same moment
-            break
+        with rt.session() as session:
+            batch = claim(session, limit=limit)
         pending += batch
         if len(batch) < limit:
             break

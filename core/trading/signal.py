@@ -1,8 +1,8 @@
 """The signal step shared by the single tick and the batch: the closed candles a strategy needs
 for the candle that opened at `candle_ts`, and its entry / exit on that candle.
 
-`Strategy.window` candles are read (capped at what one request returns), so the signal equals
-the one computed over the whole history, as in a backtest. Closed candles never change: the
+`Strategy.window` candles are read (in pages when one request returns fewer), so the signal
+equals the one computed over the whole history, as in a backtest. Closed candles never change: the
 batch keeps computed signals in a small per-process cache, shared by every bot of the same
 market, strategy and parameters.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.candles import MAX_LIMIT, closed_candles
+from core.candles import closed_candles
 from core.errors import ExchangeTemporaryError
 from core.exchanges import Exchange, Market, timeframe_ms
 from core.platform.runtime import Runtime
@@ -72,7 +72,7 @@ def compute(
             feed,
             symbol=symbol,
             timeframe=timeframe,
-            limit=min(chosen.window(values), MAX_LIMIT),
+            limit=chosen.window(values),  # read in pages of one request each
             now_ms=candle_ts + timeframe_ms(timeframe),
         )
         if not candles or candles[-1].ts != candle_ts:

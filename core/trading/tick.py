@@ -109,7 +109,8 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
             strategy=bot.strategy,
             params=bot.params,
         )
-        _plan(rt, exchange, bot, candle_ts, found)
+        if not _plan(rt, exchange, bot, candle_ts, found):
+            return TickOutcome.SKIPPED.text("not running")  # stopped or paused meanwhile
     with rt.read() as session:
         pending = [
             o.id
@@ -132,14 +133,19 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
     return TickOutcome.OK.text(f"{len(pending)} order(s)")
 
 
-def _plan(rt, exchange: Exchange, bot: Bot, candle_ts: int, found: signal.Signal) -> None:
-    """Decide once and commit the intents as pending_submit orders with the new state."""
+def _plan(rt, exchange: Exchange, bot: Bot, candle_ts: int, found: signal.Signal) -> bool:
+    """Decide once and commit the intents as pending_submit orders with the new state; False,
+    nothing written, when the bot stopped or paused since the tick began (its status is read
+    again under the row lock: a Stop that committed first is obeyed)."""
     cash = exchange.fetch_balance().get(found.market.quote)
     with rt.session() as session:
         row = session.exec(select(Bot).where(Bot.id == bot.id).with_for_update()).one()
+        if skip_reason(row, candle_ts):
+            return False
         plan_in_session(
             session, row, candle_ts=candle_ts, found=found, free=cash.free if cash else 0.0
         )
+    return True
 
 
 def plan_in_session(

@@ -87,7 +87,7 @@ def test_a_message_that_looks_like_an_error_does_not_notify(rt):
     alice = _user(rt, "alice")
     bot = _bot(rt, alice, _paper(rt, alice).id, "b1")
     with rt.session() as s:
-        claim(s)  # start the cursor
+        claim(s)  # nothing before this point
         bots.add_event(s, bot=s.get(Bot, bot.id), kind=EventKind.STATE, message="error: no")
     with rt.session() as s:
         assert claim(s) == []
@@ -107,7 +107,7 @@ def test_a_key_found_unreadable_on_the_accounts_page_pauses_and_notifies_like_a_
         )
         bot = _bot(rt, alice, outcome.account.id, "live-1")
         with rt.session() as s:
-            claim(s)  # start the cursor after the set-up events
+            claim(s)  # the set-up events are not what this test is about
             row = s.get(ExchangeAccount, outcome.account.id)
             row.secret_enc = b"gAAAAA-not-a-fernet-token"  # as after losing the master key
             s.add(row)
@@ -134,7 +134,7 @@ def test_fills_reach_the_owner_once_and_only_what_they_chose(rt):
     with json_receiver() as (a_url, a_got), json_receiver() as (b_url, b_got):
         _subscribe(rt, alice, a_url, ["fill"])
         _subscribe(rt, bob, b_url, ["bot_error"])  # bob does not want fills
-        assert dispatch(rt, vault)["claimed"] == 0  # first run: the cursor starts at "now"
+        assert dispatch(rt, vault)["claimed"] == 0  # nothing has happened yet
         start_ts = 1_767_225_600_000
         for i in range(6):
             _tick(rt, a_bot, start_ts + i * MIN)
@@ -170,7 +170,7 @@ def test_two_claimers_never_get_the_same_events(rt):
     alice = _user(rt, "alice")
     with rt.session() as s:
         acc = make_paper_account(s, owner=alice, label="p")
-        claim(s)  # start the cursor
+        claim(s)  # nothing before this point
     bot = _bot(rt, alice, acc.id, "a1")
     for i in range(6):
         _tick(rt, bot, 1_767_225_600_000 + i * MIN)
@@ -254,3 +254,27 @@ def test_a_burst_bigger_than_a_batch_is_sent_in_one_run(rt):
     assert len(fills) >= 3 and others  # signals, orders and state changes are skipped
     assert result["claimed"] == result["sent"] == len(got) == len(fills)
     assert dispatch(rt, vault, limit=1)["claimed"] == 0
+
+
+def test_an_event_committed_after_a_newer_one_is_still_sent_on_postgresql(pg_rt):
+    """PostgreSQL hands out ids before commit: a fill committed after a newer event was
+    claimed must still be sent (a max-id cursor skipped it). And two claimers never share."""
+    rt = pg_rt
+    alice = _user(rt, "alice")
+    bot = _bot(rt, alice, _paper(rt, alice).id, "a1")
+    with rt.session() as s:
+        claim(s)
+    with rt.session() as slow:
+        bots.add_event(slow, bot=slow.get(Bot, bot.id), kind=EventKind.FILL, message="early id")
+        slow.flush()  # its id is taken, the transaction still open
+        with rt.session() as fast:
+            bots.add_event(fast, bot=fast.get(Bot, bot.id), kind=EventKind.FILL, message="late id")
+        with rt.session() as s:
+            first = claim(s)
+    with rt.session() as s:
+        second = claim(s)
+    with rt.session() as s:
+        third = claim(s)
+    assert [p.body for p in first] == ["late id"]
+    assert [p.body for p in second] == ["early id"]
+    assert third == []

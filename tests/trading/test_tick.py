@@ -16,6 +16,7 @@ from core.backtest.walk import run_backtest
 from core.exchanges.sim import sim_candles
 from core.models import Bot, BotEvent, BotOrder, PaperOrder, Trade
 from core.strategy.risk import Risk
+from core.trading import signal
 from core.trading import tick as engine
 from tests.factories import make_bot, make_paper_account, make_user
 
@@ -211,3 +212,26 @@ def _counts(rt):
             s.exec(select(func.count()).select_from(PaperOrder)).one(),
             json.loads(s.exec(select(Bot)).first().state)["lots"].__len__(),
         )
+
+
+@pytest.mark.parametrize("action", ["stop", "pause"])
+def test_a_bot_stopped_while_its_tick_reads_the_market_places_no_order(
+    rt, owner, account, monkeypatch, action
+):
+    """The single-tick path (every live bot) reads the bot, then the candles, then decides:
+    a Stop or Pause committed in between is seen under the row lock and nothing is sent."""
+    bot = running_bot(rt, owner, account, strategy="dca", params={"dip_pct": 0})
+    real = signal.compute
+
+    def stop_meanwhile(*args, **kwargs):
+        with rt.session() as s:
+            bots.change_status(s, owner=owner, bot_id=bot.id, action=action)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(signal, "compute", stop_meanwhile)
+    outcome = tick(rt, bot, T0 + 100 * MIN)
+    with rt.read() as s:
+        placed = s.exec(select(BotOrder).where(BotOrder.bot_id == bot.id)).all()
+        row = s.get(Bot, bot.id)
+    assert outcome == "skipped: not running"
+    assert placed == [] and row.last_candle_ts is None
