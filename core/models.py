@@ -39,6 +39,8 @@ class AccountStatus(StrEnum):
 
 class OrderStatus(StrEnum):
     PENDING_SUBMIT = "pending_submit"  # committed before sending: the exactly-once anchor
+    SENDING = "sending"  # committed by the lease holder just before the request goes out
+    UNKNOWN = "unknown"  # sent, no answer: looked up again until its deadline passes
     OPEN = "open"
     CLOSED = "closed"
     CANCELED = "canceled"
@@ -250,6 +252,10 @@ class Tick(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=80)
     claimed_at: datetime | None = None
+    # The claim's fencing token (+1 per claim) and its lease, in the database's clock (epoch
+    # ms), extended by the holder's heartbeat: a worker that lost it can neither send nor record.
+    lease: int = 0
+    lease_until_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     error: str = Field(default="", max_length=500)
@@ -275,8 +281,7 @@ class BotOrder(SQLModel, table=True):
     type: str = Field(default="market", max_length=8)
     amount: float
     price: float | None = None
-    # pending_submit | open | closed | canceled | rejected | never_placed
-    status: str = Field(default="pending_submit", max_length=16, index=True)
+    status: str = Field(default="pending_submit", max_length=16, index=True)  # an OrderStatus
     purpose: str = Field(default="entry", max_length=16)  # entry|exit|take_profit|stop_loss|...
     detail: str = Field(default="", max_length=2000)  # JSON: the trades a sell closes, grid level
     exchange_order_id: str | None = Field(default=None, max_length=64)
@@ -288,6 +293,12 @@ class BotOrder(SQLModel, table=True):
     error: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Database-clock epoch ms: when the request went out; after `deadline_ms` an order still
+    # not found at the exchange was never placed; `check_after_ms`: next look-up (backoff).
+    sent_at_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    deadline_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    check_after_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    checks: int = 0
 
 
 class Trade(SQLModel, table=True):

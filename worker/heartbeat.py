@@ -12,6 +12,7 @@ from huey import Huey
 from sqlalchemy import delete
 
 import core
+from core import trading
 from core.models import WorkerHeartbeat, utcnow
 from core.platform.runtime import Runtime
 
@@ -38,6 +39,7 @@ def beat(rt: Runtime, huey: Huey, *, worker_id: str, mode: str, started) -> None
         )
         row.last_beat, row.queue_depth = utcnow(), depth
         session.add(row)
+        trading.extend_leases(session, worker_id=worker_id)  # the ticks it runs stay its own
         session.execute(
             delete(WorkerHeartbeat).where(WorkerHeartbeat.last_beat < utcnow() - timedelta(days=1))
         )

@@ -56,9 +56,12 @@ class WorkerApp:
             self._retry_unclaimed(sorted(set(tick_ids) - {c[0] for c in claimed}), waits)
         if not claimed:
             return "not claimed"
-        outcomes = self._execute(claimed)
+        leases = {tick_id: lease for tick_id, _bot, _candle, lease in claimed}
+        outcomes = self._execute([c[:3] for c in claimed], leases)
         with self.rt.session() as session:
-            mine = trading.finish_ticks(session, outcomes=outcomes, worker_id=self.worker_id)
+            mine = trading.finish_ticks(
+                session, outcomes=outcomes, worker_id=self.worker_id, leases=leases
+            )
         if mine < len(outcomes):
             log.warning("%d tick(s) were reclaimed by another worker", len(outcomes) - mine)
         done = sum(1 for o in outcomes.values() if not TickOutcome.of(o).failed)
@@ -67,9 +70,9 @@ class WorkerApp:
         )
         return f"{done}/{len(outcomes)} ok"
 
-    def _execute(self, claimed: list[tuple[int, int, int]]) -> dict[int, str]:
+    def _execute(self, claimed: list[tuple[int, int, int]], leases: dict[int, int]) -> dict:
         if self.runner is default_runner:
-            return trading.run_ticks(self.rt, claimed, worker_id=self.worker_id)
+            return trading.run_ticks(self.rt, claimed, worker_id=self.worker_id, leases=leases)
         outcomes = {}
         for tick_id, bot_id, candle_ts in claimed:
             try:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import BigInteger, Engine, create_engine, event, literal_column, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -143,3 +143,18 @@ def journal_mode(engine: Engine) -> str | None:
         return None
     with engine.connect() as conn:
         return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+
+def now_ms(session: Session):
+    """The database server's clock in epoch milliseconds, as a SQL expression: leases and
+    order deadlines use one clock for every worker, whatever the hosts' clocks say."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+    else:
+        sql = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+    return literal_column(sql, type_=BigInteger)
+
+
+def read_now_ms(session: Session) -> int:
+    """The database server's clock, read once (epoch ms)."""
+    return int(session.execute(select(now_ms(session))).scalar_one())

@@ -8,6 +8,7 @@ from core.trading.batch import run_ticks
 from core.trading.scheduler import (
     by_market,
     claim_ticks,
+    extend_leases,
     finish_ticks,
     give_up_abandoned,
     lost_ticks,
@@ -20,6 +21,7 @@ from core.trading.tick import market_lookup, reconcile_all, run_bot_tick
 __all__ = [
     "by_market",
     "claim_ticks",
+    "extend_leases",
     "finish_ticks",
     "give_up_abandoned",
     "lost_ticks",

@@ -32,12 +32,12 @@ from core.models import (
     Bot,
     BotOrder,
     ExchangeAccount,
-    OrderStatus,
     TickOutcome,
 )
 from core.platform.runtime import Runtime
 from core.trading import round as engine_round
 from core.trading import signal
+from core.trading.orders import UNSETTLED
 from core.trading.round import TickRef
 from core.trading.signal import Signal
 from core.trading.tick import run_bot_tick, skip_reason
@@ -51,8 +51,10 @@ def run_ticks(
     *,
     worker_id: str = "",
     clock: Callable[[], int] | None = None,
+    leases: dict[int, int] | None = None,
 ) -> dict[int, str]:
-    """Run claimed ticks; returns tick id -> outcome (the same outcomes as `run_bot_tick`)."""
+    """Run claimed ticks; returns tick id -> outcome (the same outcomes as `run_bot_tick`).
+    `leases`: tick id -> the claim's fencing token; every write checks it."""
     ordered = sorted(ticks, key=lambda t: (t[2], t[1]))
     outcomes: dict[int, str] = {}
     alone: set[int] = set()
@@ -65,19 +67,21 @@ def run_ticks(
             if ref[0] not in outcomes:
                 queues[account_of[ref[0]]].append(ref)
         while queues:
-            _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock)
+            _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock, leases)
     except Exception:
         log.exception("batch of %d tick(s) failed; running the rest one by one", len(ticks))
         for tick_id, bot_id, candle_ts in ordered:
             if tick_id not in outcomes:
-                outcomes[tick_id] = _run_one(rt, bot_id, candle_ts, worker_id, clock)
+                outcomes[tick_id] = _run_one(
+                    rt, (tick_id, bot_id, candle_ts), worker_id, clock, leases
+                )
     finally:
         for exchange in exchanges.values():
             exchange.close()
     return outcomes
 
 
-def _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock) -> None:
+def _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock, leases) -> None:
     """Plan and send every account's next ticks; then run the ticks that must run alone and
     now head their account's queue."""
     heads = {}
@@ -86,25 +90,27 @@ def _round(rt, queues, signals, alone, outcomes, exchanges, worker_id, clock) ->
         if head:
             heads[account] = head
     if heads:
-        consumed, planned, must = engine_round.plan_round(rt, heads, signals, outcomes)
+        consumed, planned, must = engine_round.plan_round(rt, heads, signals, outcomes, leases)
         alone |= must
         for account, n in consumed.items():
             for _ in range(n):
                 queues[account].popleft()
-        engine_round.send_round(rt, planned, exchanges, outcomes, clock)
+        engine_round.send_round(rt, planned, exchanges, outcomes, clock, leases)
     for account in list(queues):
         queue = queues[account]
         if queue and queue[0][0] in alone:
-            tick_id, bot_id, candle_ts = queue.popleft()
-            outcomes[tick_id] = _run_one(rt, bot_id, candle_ts, worker_id, clock)
+            ref = queue.popleft()
+            outcomes[ref[0]] = _run_one(rt, ref, worker_id, clock, leases)
         if not queue:
             del queues[account]
 
 
-def _run_one(rt, bot_id: int, candle_ts: int, worker_id: str, clock) -> str:
+def _run_one(rt, ref: TickRef, worker_id: str, clock, leases) -> str:
+    tick_id, bot_id, candle_ts = ref
+    lease = leases.get(tick_id) if leases is not None else None
     try:
         return run_bot_tick(
-            rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id, clock=clock
+            rt, bot_id=bot_id, candle_ts=candle_ts, worker_id=worker_id, clock=clock, lease=lease
         )
     except Exception as exc:
         log.exception("bot %s: tick for %s crashed", bot_id, candle_ts)
@@ -141,7 +147,7 @@ def _triage(rt, ticks, outcomes, alone: set[int]) -> tuple[Candidates, dict[int,
                 select(BotOrder.bot_id).where(
                     col(BotOrder.bot_id).in_(bot_ids),
                     or_(
-                        BotOrder.status == OrderStatus.PENDING_SUBMIT,
+                        col(BotOrder.status).in_(UNSETTLED),
                         col(BotOrder.candle_ts).in_(candles),
                     ),
                 )

@@ -1,11 +1,20 @@
 """Orders exactly once.
 
-Before an order is sent, its row is committed as `pending_submit` with a deterministic client
-order id (bot, candle, sequence). Then the order is sent with that id. If the process dies in
-between, or the response is lost, `reconcile_order` asks the exchange for that client id and
-either records the order or marks it `never_placed`. Order creation is never blindly retried:
-the only resend is of an order the exchange has proven it never received, with the SAME client
-id, which the exchange deduplicates anyway.
+1. Before an order is sent, its row is committed as `pending_submit` with a deterministic
+   client order id (bot, candle, sequence), together with the decision that made it.
+2. The lease holder commits it as `sending`, with the database-clock time and a deadline (the
+   request timeout plus the venue's visibility window), then sends it once with that id.
+3. The answer is recorded. No answer (timeout, lost response, 5xx) leaves it `unknown`: never
+   resent on the spot, since a request that timed out may still be executing, or executed and
+   not yet visible, and venues such as Binance accept a filled order's client id again.
+4. `reconcile_order` settles `pending_submit`, `sending` and `unknown` orders by looking the
+   client id up, with backoff. Found: recorded. Not found: still `unknown` until the deadline
+   has passed (a `pending_submit` order has no deadline: it was never sent), then
+   `never_placed`. While a bot has an unknown order it places no other (core.trading.tick).
+
+Every write for a tick that runs under a claim checks its lease (`scheduler.held`) in the same
+transaction, so a worker that lost its lease can neither send nor record; the new holder
+reconciles instead.
 """
 
 from __future__ import annotations
@@ -13,14 +22,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import ExchangeTemporaryError, InsufficientFunds, OrderRejected
 from core.exchanges import Exchange, OrderResult
 from core.models import BotOrder, OrderStatus, utcnow
+from core.platform.db import read_now_ms
+from core.trading import scheduler
 
 log = logging.getLogger(__name__)
 OnFilled = Callable[[Session, BotOrder], None]
+UNSETTLED = (OrderStatus.PENDING_SUBMIT, OrderStatus.SENDING, OrderStatus.UNKNOWN)
+BACKOFF_MS = (1_000, 2_000, 4_000, 8_000, 15_000, 30_000)  # between look-ups of an unknown
+DEADLINE_MARGIN_MS = 2_000
+
+
+class LeaseLost(ExchangeTemporaryError):
+    """The tick's lease passed to another worker: this one must not send or record."""
 
 
 def client_order_id(bot_id: int, candle_ts: int, seq: int) -> str:
@@ -75,84 +93,154 @@ def record_result(session: Session, order: BotOrder, result: OrderResult) -> Non
     order.cost = result.cost
     order.fee = result.fee
     order.fee_currency = result.fee_currency or ""
+    order.check_after_ms = None
     order.updated_at = utcnow()
     session.add(order)
 
 
-def send(session_factory, exchange: Exchange, order_id: int, on_filled: OnFilled) -> BotOrder:
-    """Send a committed pending_submit order and record the outcome in its own transaction.
+def _locked(session: Session, order_id: int) -> BotOrder:
+    query = select(BotOrder).where(BotOrder.id == order_id).with_for_update()
+    return session.exec(query.execution_options(populate_existing=True)).one()
 
-    `on_filled(session, order)` runs in the same transaction that records a fill, so the
-    bot's position and the order can never disagree. Temporary errors leave the order
-    pending_submit for reconciliation and are re-raised.
-    """
+
+def _fenced(session: Session, order: BotOrder, lease: int | None) -> bool:
+    """May this caller write the order? With `lease` (a claimed tick): only while that lease
+    still holds the order's tick. Without (start-up reconciliation, tools): only while no live
+    lease holds it. The tick row stays locked until the caller commits."""
+    live = scheduler.tick_lease(session, bot_id=order.bot_id, candle_ts=order.candle_ts)
+    return live is None if lease is None else live == lease
+
+
+def holds(session: Session, bot_id: int, candle_ts: int, lease: int) -> bool:
+    """Whether `lease` still holds the bot's tick for that candle (locked until commit)."""
+    return scheduler.tick_lease(session, bot_id=bot_id, candle_ts=candle_ts) == lease
+
+
+def deadline_after_ms(exchange: Exchange, timeout_ms: int) -> int:
+    """How long after sending an order that is not found may still appear at the venue."""
+    window_ms = int(getattr(exchange, "visibility_window_s", 0.0) * 1000)
+    return timeout_ms + window_ms + DEADLINE_MARGIN_MS
+
+
+def send(
+    session_factory,
+    exchange: Exchange,
+    order_id: int,
+    on_filled: OnFilled,
+    *,
+    lease: int | None = None,
+    timeout_ms: int = 0,
+) -> BotOrder:
+    """Send a committed pending_submit order once and record the outcome.
+
+    `on_filled(session, order)` runs in the transaction that records a fill, so the bot's
+    position and the order never disagree. No answer leaves the order `unknown` and raises
+    the temporary error; `LeaseLost` when this worker no longer holds the tick."""
     with session_factory() as session:
-        order = session.get(BotOrder, order_id)
+        order = _locked(session, order_id)
         if order.status != OrderStatus.PENDING_SUBMIT:
             return order
-        snapshot = (
-            order.symbol,
-            order.side,
-            order.type,
-            order.amount,
-            order.price,
-            order.client_order_id,
-        )
-    symbol, side, type_, amount, price, cid = snapshot
+        if not _fenced(session, order, lease):
+            raise LeaseLost(f"order {order.client_order_id}: the tick's lease was lost")
+        now = read_now_ms(session)
+        order.status, order.sent_at_ms = OrderStatus.SENDING, now
+        order.deadline_ms = now + deadline_after_ms(exchange, timeout_ms)
+        session.add(order)
+        fields = (order.symbol, order.side, order.type, order.amount, order.price)
+        cid = order.client_order_id
+    symbol, side, type_, amount, price = fields
     try:
         result = exchange.create_order(
             symbol=symbol, side=side, type=type_, amount=amount, price=price, client_order_id=cid
         )
     except (OrderRejected, InsufficientFunds) as exc:
         with session_factory() as session:
-            order = session.get(BotOrder, order_id)
-            order.status = "rejected"
-            order.error = exc.message[:500]
-            order.updated_at = utcnow()
-            session.add(order)
+            order = _locked(session, order_id)
+            if order.status == OrderStatus.SENDING and _fenced(session, order, lease):
+                order.status, order.error = OrderStatus.REJECTED, exc.message[:500]
+                order.updated_at = utcnow()
+                session.add(order)
         log.info("order %s rejected: %s", cid, exc.message)
         return order
     except ExchangeTemporaryError:
-        log.warning("order %s state unknown after a temporary error; reconciliation decides", cid)
+        with session_factory() as session:
+            order = _locked(session, order_id)
+            if order.status == OrderStatus.SENDING and _fenced(session, order, lease):
+                _check_later(session, order)
+        log.warning("order %s: no answer; unknown until found or its deadline passes", cid)
         raise
-    return _finish(session_factory, order_id, result, on_filled)
+    return _finish(session_factory, order_id, result, on_filled, lease=lease)
 
 
-def _finish(session_factory, order_id: int, result: OrderResult, on_filled: OnFilled) -> BotOrder:
+def _check_later(session: Session, order: BotOrder) -> None:
+    now = read_now_ms(session)
+    order.status = OrderStatus.UNKNOWN
+    order.check_after_ms = now + BACKOFF_MS[min(order.checks, len(BACKOFF_MS) - 1)]
+    order.checks += 1
+    order.updated_at = utcnow()
+    session.add(order)
+
+
+def _finish(
+    session_factory, order_id: int, result: OrderResult, on_filled: OnFilled, *, lease=None
+) -> BotOrder:
     with session_factory() as session:
-        order = session.get(BotOrder, order_id)
-        was_filled = order.status == "closed"
+        order = _locked(session, order_id)
+        if not _fenced(session, order, lease):
+            log.warning("order %s: lease lost; the tick's new holder records it", order_id)
+            return order
+        was_filled = order.status == OrderStatus.CLOSED
         record_result(session, order, result)
-        if result.status == "closed" and not was_filled:
+        if result.status == OrderStatus.CLOSED and not was_filled:
             on_filled(session, order)
     return order
 
 
 def reconcile_order(
-    session_factory, exchange: Exchange, order_id: int, on_filled: OnFilled
+    session_factory,
+    exchange: Exchange,
+    order_id: int,
+    on_filled: OnFilled,
+    *,
+    lease: int | None = None,
 ) -> BotOrder:
-    """Settle a pending_submit order by asking the exchange for its client id."""
+    """Settle an unsettled order by looking its client id up (not before its next check)."""
     with session_factory() as session:
-        order = session.get(BotOrder, order_id)
-        if order.status != OrderStatus.PENDING_SUBMIT:
+        order = _locked(session, order_id)
+        if order.status not in UNSETTLED:
+            return order
+        if order.check_after_ms is not None and read_now_ms(session) < order.check_after_ms:
             return order
         symbol, cid = order.symbol, order.client_order_id
-    found = exchange.fetch_order(symbol=symbol, client_order_id=cid)
-    if found is None:
+    try:
+        found = exchange.fetch_order(symbol=symbol, client_order_id=cid)
+    except ExchangeTemporaryError as exc:
+        log.info("order %s: look-up failed (%s); checked again later", cid, exc.message)
         with session_factory() as session:
-            order = session.get(BotOrder, order_id)
-            if order.status == OrderStatus.PENDING_SUBMIT:
-                order.status = OrderStatus.NEVER_PLACED
-                order.updated_at = utcnow()
-                session.add(order)
-        log.info("order %s was never placed", cid)
+            order = _locked(session, order_id)
+            if order.status in UNSETTLED and _fenced(session, order, lease):
+                _check_later(session, order)
         return order
-    log.info("order %s found at the exchange during reconciliation", cid)
-    return _finish(session_factory, order_id, found, on_filled)
+    if found is not None:
+        log.info("order %s found at the exchange during reconciliation", cid)
+        return _finish(session_factory, order_id, found, on_filled, lease=lease)
+    with session_factory() as session:
+        order = _locked(session, order_id)
+        if order.status not in UNSETTLED or not _fenced(session, order, lease):
+            return order
+        if order.deadline_ms is not None and read_now_ms(session) < order.deadline_ms:
+            _check_later(session, order)  # may still be executing or not yet visible
+            log.info("order %s not found yet; looked up again after a backoff", cid)
+            return order
+        order.status, order.check_after_ms = OrderStatus.NEVER_PLACED, None
+        order.updated_at = utcnow()
+        session.add(order)
+    log.info("order %s was never placed", cid)
+    return order
 
 
-def pending_orders(session: Session, *, bot_id: int | None = None) -> list[BotOrder]:
-    query = select(BotOrder).where(BotOrder.status == OrderStatus.PENDING_SUBMIT)
+def unsettled_orders(session: Session, *, bot_id: int | None = None) -> list[BotOrder]:
+    query = select(BotOrder).where(col(BotOrder.status).in_(UNSETTLED))
     if bot_id is not None:
         query = query.where(BotOrder.bot_id == bot_id)
-    return list(session.exec(query))
+    return list(session.exec(query.order_by(BotOrder.id)))

@@ -48,12 +48,14 @@ from core.models import (
     utcnow,
 )
 from core.strategy import BotState, Risk, decide, order_quote
+from core.trading import scheduler
 from core.trading import tick as engine
 from core.trading.orders import record_result
 from core.trading.signal import Signal
 
 log = logging.getLogger(__name__)
 QUIET = TickOutcome.OK.text("0 order(s)")
+LEASE_LOST = TickOutcome.FAILED.text("the tick's lease was lost")
 TickRef = tuple[int, int, int]  # (tick id, bot id, candle ts)
 
 
@@ -97,10 +99,15 @@ def accounts_with_resting_orders(session, account_ids) -> set[int]:
 
 
 def plan_round(
-    rt, heads: dict[int, list[TickRef]], signals: dict[int, Signal], outcomes: dict[int, str]
+    rt,
+    heads: dict[int, list[TickRef]],
+    signals: dict[int, Signal],
+    outcomes: dict[int, str],
+    leases: dict[int, int] | None = None,
 ) -> tuple[dict[int, int], list[Planned], set[int]]:
     """Decide the accounts' next ticks in one transaction. Returns how many ticks of each
-    account's head were settled or planned, the planned ticks, and ticks that must run alone."""
+    account's head were settled or planned, the planned ticks, and ticks that must run alone.
+    With `leases`, a tick whose lease was lost is left alone: nothing is written for it."""
     bot_ids = [t[1] for refs in heads.values() for t in refs]
     now = utcnow()
     consumed: dict[int, int] = {}
@@ -114,6 +121,7 @@ def plan_round(
         resting = accounts_with_resting_orders(s, list(heads))
         balances = select(PaperBalance).where(col(PaperBalance.account_id).in_(list(heads)))
         cash = {(b.account_id, b.asset): b.free for b in s.exec(balances)}
+        lost = _lost(s, [t[0] for refs in heads.values() for t in refs], leases)
         quiet: list[dict] = []
         for account_id, refs in heads.items():
             consumed[account_id] = 0
@@ -121,7 +129,9 @@ def plan_round(
                 tick_id, bot_id, candle_ts = ref
                 row = rows.get(bot_id)
                 skipped = engine.skip_reason(row, candle_ts)
-                if skipped:
+                if tick_id in lost:
+                    settled[tick_id] = LEASE_LOST
+                elif skipped:
                     settled[tick_id] = skipped
                 elif account_id in resting:
                     alone.add(tick_id)
@@ -149,6 +159,14 @@ def plan_round(
             planned.append(plan)
     outcomes.update(settled)  # only once committed
     return consumed, planned, alone
+
+
+def _lost(session, tick_ids: list[int], leases: dict[int, int] | None) -> set[int]:
+    """The ticks among `tick_ids` whose lease is no longer ours (none without leases)."""
+    if leases is None:
+        return set()
+    mine = {t: leases[t] for t in tick_ids if t in leases}
+    return set(tick_ids) - scheduler.held(session, mine)
 
 
 def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | None:
@@ -210,9 +228,16 @@ def _store_quiet(session, quiet: list[dict], now) -> None:
 
 
 def send_round(
-    rt, planned: list[Planned], exchanges: dict[int, Exchange], outcomes: dict[int, str], clock
+    rt,
+    planned: list[Planned],
+    exchanges: dict[int, Exchange],
+    outcomes: dict[int, str],
+    clock,
+    leases: dict[int, int] | None = None,
 ) -> None:
-    """Send the planned orders, then record every result in one transaction."""
+    """Send the planned orders, then record every result in one transaction (only for the
+    ticks whose lease is still ours: the others' new holders reconcile their orders; a paper
+    order is placed once whoever sends it, by its client id)."""
     if not planned:
         return
     results: dict[int, OrderResult | str] = {}  # a str: the rejection
@@ -244,7 +269,10 @@ def send_round(
         order_ids = [o[0] for p in planned for o in p.orders]
         rows = {o.id: o for o in s.exec(select(BotOrder).where(col(BotOrder.id).in_(order_ids)))}
         new_trades: list = []
+        lost = _lost(s, [p.tick[0] for p in planned], leases)
         for plan in planned:
+            if plan.tick[0] in lost:
+                continue
             _record(s, plan, results, rows, new_trades)
             if plan.tick[0] not in failures:
                 bot = bots[plan.tick[1]]
@@ -253,7 +281,9 @@ def send_round(
         engine.link_new_trades(s, new_trades)
     for plan in planned:
         tick_id, bot_id, _candle = plan.tick
-        if tick_id in failures:
+        if tick_id in lost:
+            outcomes[tick_id] = LEASE_LOST
+        elif tick_id in failures:
             reason, fatal = failures[tick_id]
             outcomes[tick_id] = engine.record_failure(rt, bot_id, reason, fatal=fatal)
         else:

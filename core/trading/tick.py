@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import bots
 from core.accounts import account_exchange
@@ -45,8 +45,10 @@ def run_bot_tick(
     candle_ts: int,
     worker_id: str = "",
     clock: Callable[[], int] | None = None,
+    lease: int | None = None,
 ) -> str:
-    """Run the bot's step for the candle that opened at `candle_ts`. Returns a short outcome."""
+    """Run the bot's step for the candle that opened at `candle_ts`. Returns a short outcome.
+    `lease`: the claim's fencing token (the worker's ticks); every write checks it."""
     with rt.read() as session:
         bot = session.get(Bot, bot_id)
     skipped = skip_reason(bot, candle_ts)
@@ -59,8 +61,13 @@ def run_bot_tick(
             bots.pause_for_key_reentry(session, account_id=bot.account_id)
         return TickOutcome.PAUSED.text("needs key re-entry")
     try:
-        reconcile_bot(rt, exchange, bot_id)
-        outcome = _decide_and_trade(rt, exchange, bot, candle_ts)
+        reconcile_bot(rt, exchange, bot_id, lease=lease)
+        waiting = _unknown_order(rt, bot_id, candle_ts)
+        if waiting:  # its fate decides the bot's position: no other order until then
+            return TickOutcome.FAILED.text(f"waiting: order {waiting} state unknown")
+        outcome = _decide_and_trade(rt, exchange, bot, candle_ts, lease)
+    except orders.LeaseLost as exc:  # another worker holds the tick now: write nothing
+        return TickOutcome.FAILED.text(exc.message)
     except ExchangeTemporaryError as exc:
         return record_failure(rt, bot_id, f"exchange unavailable: {exc.message}")
     except AppError as exc:
@@ -94,7 +101,21 @@ def _feed(exchange: Exchange) -> Exchange:
     return exchange.feed if isinstance(exchange, PaperExchange) else exchange
 
 
-def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int) -> str:
+def _unknown_order(rt: Runtime, bot_id: int, candle_ts: int) -> str | None:
+    """The client id of an order of the bot, from another candle, still sent-but-unknown."""
+    with rt.read() as session:
+        return session.exec(
+            select(BotOrder.client_order_id).where(
+                BotOrder.bot_id == bot_id,
+                BotOrder.candle_ts != candle_ts,
+                col(BotOrder.status).in_((OrderStatus.SENDING, OrderStatus.UNKNOWN)),
+            )
+        ).first()
+
+
+def _decide_and_trade(
+    rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int, lease: int | None
+) -> str:
     with rt.read() as session:
         already = session.exec(
             select(BotOrder.id).where(BotOrder.bot_id == bot.id, BotOrder.candle_ts == candle_ts)
@@ -109,7 +130,7 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
             strategy=bot.strategy,
             params=bot.params,
         )
-        if not _plan(rt, exchange, bot, candle_ts, found):
+        if not _plan(rt, exchange, bot, candle_ts, found, lease):
             return TickOutcome.SKIPPED.text("not running")  # stopped or paused meanwhile
     with rt.read() as session:
         pending = [
@@ -125,20 +146,32 @@ def _decide_and_trade(rt: Runtime, exchange: Exchange, bot: Bot, candle_ts: int)
             )
         ]
     for order_id in pending:
-        orders.send(rt.session, exchange, order_id, on_filled(bot.id))
+        orders.send(
+            rt.session,
+            exchange,
+            order_id,
+            on_filled(bot.id),
+            lease=lease,
+            timeout_ms=rt.settings.exchange_timeout_ms,
+        )
     with rt.session() as session:
+        if lease is not None and not orders.holds(session, bot.id, candle_ts, lease):
+            raise orders.LeaseLost(f"tick of bot {bot.id}: the lease was lost")
         row = session.get(Bot, bot.id)
         mark_done(row, candle_ts, utcnow())
         session.add(row)
     return TickOutcome.OK.text(f"{len(pending)} order(s)")
 
 
-def _plan(rt, exchange: Exchange, bot: Bot, candle_ts: int, found: signal.Signal) -> bool:
+def _plan(rt, exchange: Exchange, bot: Bot, candle_ts: int, found: signal.Signal, lease) -> bool:
     """Decide once and commit the intents as pending_submit orders with the new state; False,
     nothing written, when the bot stopped or paused since the tick began (its status is read
-    again under the row lock: a Stop that committed first is obeyed)."""
+    again under the row lock: a Stop that committed first is obeyed). `LeaseLost` when another
+    worker holds the tick now."""
     cash = exchange.fetch_balance().get(found.market.quote)
     with rt.session() as session:
+        if lease is not None and not orders.holds(session, bot.id, candle_ts, lease):
+            raise orders.LeaseLost(f"tick of bot {bot.id}: the lease was lost")
         row = session.exec(select(Bot).where(Bot.id == bot.id).with_for_update()).one()
         if skip_reason(row, candle_ts):
             return False
@@ -310,26 +343,31 @@ def link_new_trades(session: Session, new_trades: list) -> None:
         session.add(bot)
 
 
-def reconcile_bot(rt: Runtime, exchange: Exchange, bot_id: int) -> int:
-    """Settle the bot's pending_submit orders with the exchange; returns how many."""
+def reconcile_bot(rt: Runtime, exchange: Exchange, bot_id: int, *, lease: int | None = None) -> int:
+    """Settle the bot's unsettled orders with the exchange (each not before its next check,
+    none whose tick another worker holds); returns how many were looked at."""
     with rt.read() as session:
-        pending = [o.id for o in orders.pending_orders(session, bot_id=bot_id)]
-    for order_id in pending:
-        orders.reconcile_order(rt.session, exchange, order_id, on_filled(bot_id))
-    return len(pending)
+        unsettled = [o.id for o in orders.unsettled_orders(session, bot_id=bot_id)]
+    for order_id in unsettled:
+        orders.reconcile_order(rt.session, exchange, order_id, on_filled(bot_id), lease=lease)
+    return len(unsettled)
 
 
 def reconcile_all(rt: Runtime, *, clock: Callable[[], int] | None = None) -> int:
-    """At worker start: settle every pending order of every bot (errors logged, not raised)."""
+    """At worker start: settle the unsettled orders of every bot whose tick no live lease holds
+    (a running batch's orders are its own; errors logged, not raised)."""
     with rt.read() as session:
-        bot_ids = sorted({o.bot_id for o in orders.pending_orders(session)})
+        bot_ids = sorted({o.bot_id for o in orders.unsettled_orders(session)})
     settled = 0
     for bot_id in bot_ids:
         with rt.read() as session:
             bot = session.get(Bot, bot_id)
         try:
             exchange = account_exchange(rt, account_id=bot.account_id, clock=clock)
-            settled += reconcile_bot(rt, exchange, bot_id)
+            try:
+                settled += reconcile_bot(rt, exchange, bot_id)
+            finally:
+                exchange.close()
         except AppError as exc:
             log.warning("bot %s: reconciliation postponed (%s)", bot_id, exc.message)
     return settled

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func
 from sqlmodel import select
 
-from core.models import Bot, Tick, WorkerHeartbeat, utcnow
+from core.models import Bot, Tick, utcnow
 from core.trading import scheduler
 from tests.factories import make_running_bots
 
@@ -91,18 +91,78 @@ def test_a_bot_never_runs_two_ticks_at_once(rt):
         assert _claim(s, second, "b")
 
 
+EXPIRED = -1_000  # a lease that ran out a second ago: its worker died or hung
+
+
 def test_an_abandoned_tick_is_reclaimed_and_listed_as_lost(rt):
     make_running_bots(rt, 1)
     with rt.session() as s:
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
-    long_ago = utcnow() - timedelta(seconds=scheduler.STALE_AFTER_S + 5)
     with rt.session() as s:
-        assert _claim(s, tick_id, "dead", now=long_ago)
+        assert _claim(s, tick_id, "dead", lease_ms=EXPIRED)
     with rt.read() as s:
         assert [t[0] for t in scheduler.lost_ticks(s)] == [tick_id]
     with rt.session() as s:
         tick = _claim(s, tick_id, "alive")
-        assert tick.claimed_by == "alive" and tick.attempts == 2
+        assert tick.claimed_by == "alive" and tick.attempts == 2 and tick.lease == 2
+
+
+def test_a_live_lease_is_never_claimed_again_however_old_the_claim(rt):
+    """A claim made long ago whose holder still beats keeps its tick: only the lease counts
+    (before, a claim older than 300 s was taken from a live worker)."""
+    make_running_bots(rt, 1)
+    with rt.session() as s:
+        ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        assert _claim(s, tick_id, "slow")
+        s.get(Tick, tick_id).claimed_at = utcnow() - timedelta(hours=1)
+    with rt.session() as s:
+        assert scheduler.extend_leases(s, worker_id="slow") == 1
+    with rt.session() as s:
+        assert _claim(s, tick_id, "other") is None
+        assert scheduler.release_dead_claims(s) == 0
+        assert scheduler.lost_ticks(s) == []
+
+
+def test_leases_use_the_database_clock_not_the_hosts(rt, monkeypatch):
+    """A worker whose clock runs a minute fast (or slow) neither steals nor loses a tick:
+    claim times and lease expiries are the database server's."""
+    make_running_bots(rt, 1)
+    with rt.session() as s:
+        ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        assert _claim(s, tick_id, "holder")
+    skewed = utcnow() + timedelta(minutes=10)
+    monkeypatch.setattr(scheduler, "utcnow", lambda: skewed)
+    with rt.session() as s:
+        assert _claim(s, tick_id, "skewed") is None
+        assert scheduler.release_dead_claims(s) == 0
+
+
+def test_an_expired_lease_is_not_revived_by_a_late_heartbeat(rt):
+    make_running_bots(rt, 1)
+    with rt.session() as s:
+        ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        assert _claim(s, tick_id, "hung", lease_ms=EXPIRED)
+    with rt.session() as s:
+        assert scheduler.extend_leases(s, worker_id="hung") == 0
+        assert _claim(s, tick_id, "next")
+
+
+def test_held_names_only_the_ticks_still_under_our_token(rt):
+    make_running_bots(rt, 2)
+    with rt.session() as s:
+        ticks = scheduler.schedule_due_ticks(s, now_ms=NOW)
+    with rt.session() as s:
+        claims = scheduler.claim_ticks(s, tick_ids=[t[0] for t in ticks], worker_id="me")
+    ours = {c[0]: c[3] for c in claims}
+    first, second = sorted(ours)
+    with rt.session() as s:
+        s.get(Tick, second).lease_until_ms = 0  # expired: another worker may take it
+    with rt.session() as s:
+        assert scheduler.held(s, ours) == {first}
+        assert scheduler.held(s, {first: ours[first] + 1}) == set()  # a stale token
 
 
 def test_failed_outcomes_are_recorded(rt):
@@ -133,11 +193,9 @@ def test_a_tick_that_keeps_losing_its_worker_is_given_up(rt):
     make_running_bots(rt, 1)
     with rt.session() as s:
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
-    step = timedelta(seconds=scheduler.STALE_AFTER_S + 5)
-    for attempt in range(scheduler.MAX_ATTEMPTS):  # each claim goes stale before the next
-        then = utcnow() - (scheduler.MAX_ATTEMPTS - attempt) * step
+    for attempt in range(scheduler.MAX_ATTEMPTS):  # each holder dies with its lease
         with rt.session() as s:
-            assert _claim(s, tick_id, f"w{attempt}", now=then)
+            assert _claim(s, tick_id, f"w{attempt}", lease_ms=EXPIRED)
     with rt.session() as s:
         assert _claim(s, tick_id, "next") is None
         assert scheduler.give_up_abandoned(s) == 1
@@ -151,44 +209,34 @@ def test_only_the_current_claimant_finishes_a_reclaimed_tick(rt):
     make_running_bots(rt, 1)
     with rt.session() as s:
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
-    long_ago = utcnow() - timedelta(seconds=scheduler.STALE_AFTER_S + 5)
     with rt.session() as s:
-        _claim(s, tick_id, "slow", now=long_ago)
+        (slow,) = scheduler.claim_ticks(s, tick_ids=[tick_id], worker_id="w", lease_ms=EXPIRED)
     with rt.session() as s:
-        _claim(s, tick_id, "alive")
+        (alive,) = scheduler.claim_ticks(s, tick_ids=[tick_id], worker_id="w")  # same name
     with rt.session() as s:
-        assert not _finish(s, tick_id, "ok", worker_id="slow")
+        stale = scheduler.finish_ticks(
+            s, outcomes={tick_id: "ok"}, worker_id="w", leases={tick_id: slow[3]}
+        )
+        assert stale == 0  # the fencing token, not the worker's name, decides
     with rt.read() as s:
         assert s.get(Tick, tick_id).status == "running"
-
-
-def _claimed_by(rt, worker_id: str, *, beat_age_s: float, claim_age_s: float) -> int:
-    make_running_bots(rt, 1)
-    now = utcnow()
     with rt.session() as s:
-        beat = now - timedelta(seconds=beat_age_s)
-        s.add(WorkerHeartbeat(worker_id=worker_id, host="h", pid=1, version="0", last_beat=beat))
+        assert scheduler.finish_ticks(
+            s, outcomes={tick_id: "ok"}, worker_id="w", leases={tick_id: alive[3]}
+        )
+
+
+def test_a_tick_whose_lease_expired_is_released(rt):
+    make_running_bots(rt, 1)
     with rt.session() as s:
         ((tick_id, _b, _t),) = scheduler.schedule_due_ticks(s, now_ms=NOW)
     with rt.session() as s:
-        then = now - timedelta(seconds=claim_age_s)
-        assert _claim(s, tick_id, worker_id, now=then)
-    return tick_id
-
-
-def test_a_tick_of_a_worker_that_stopped_beating_is_released(rt):
-    tick_id = _claimed_by(rt, "dead:1:1", beat_age_s=scheduler.DEAD_AFTER_S * 2, claim_age_s=60)
+        assert _claim(s, tick_id, "dead:1:1", lease_ms=EXPIRED)
     with rt.session() as s:
         assert scheduler.release_dead_claims(s) == 1
     with rt.read() as s:
         assert s.get(Tick, tick_id).status == "queued"
         assert [t[0] for t in scheduler.lost_ticks(s)] == [tick_id]
-
-
-def test_a_tick_of_a_live_worker_is_not_released(rt):
-    _claimed_by(rt, "live:1:1", beat_age_s=1, claim_age_s=60)
-    with rt.session() as s:
-        assert scheduler.release_dead_claims(s) == 0
 
 
 def test_a_batch_claim_takes_each_bots_older_candle_and_leaves_claimed_ticks(rt):
@@ -202,8 +250,8 @@ def test_a_batch_claim_takes_each_bots_older_candle_and_leaves_claimed_ticks(rt)
     every = [t[0] for t in older + newer]
     with rt.session() as s:
         claimed = scheduler.claim_ticks(s, tick_ids=every, worker_id="me")
-    assert claimed == sorted(older[1:], key=lambda t: (t[2], t[1]))
-    assert [t[1] for t in claimed] == ids[1:]
+    assert [c[:3] for c in claimed] == sorted(older[1:], key=lambda t: (t[2], t[1]))
+    assert [t[1] for t in claimed] == ids[1:] and {t[3] for t in claimed} == {1}
     with rt.session() as s:
         assert scheduler.claim_ticks(s, tick_ids=every, worker_id="third") == []
     with rt.read() as s:
