@@ -23,7 +23,7 @@ from core.errors import (
 )
 from core.models import AppSetting, User, utcnow
 from core.platform import audit
-from core.platform.inputs import check_password, clean_email, clean_text, clean_username
+from core.platform.inputs import check_password_strength, clean_email, clean_text, clean_username
 from core.platform.security import check_password_hash, hash_password
 
 ROLES = ("admin", "trader")
@@ -100,7 +100,7 @@ def create_user(
     username = clean_username(username)
     email = clean_email(email)
     name = clean_text(name, "Name", max_len=100, required=False) or username
-    check_password(password, username=username)
+    check_password_strength(password, username=username)
     if role not in ROLES:
         raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.")
     if get_by_username(session, username=username):
@@ -197,7 +197,7 @@ def authenticator_book(session: Session, *, now: datetime | None = None) -> dict
 def change_password(session: Session, *, user: User, current: str, new: str) -> None:
     if not check_password_hash(current or "", user.password_hash):
         raise InvalidCredentials("The current password is wrong.")
-    check_password(new, username=user.username)
+    check_password_strength(new, username=user.username)
     if check_password_hash(new, user.password_hash):
         raise InvalidInput("The new password must differ from the current one.")
     user.password_hash = hash_password(new)

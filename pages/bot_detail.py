@@ -40,6 +40,12 @@ def live() -> None:
         data = views.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
     bot = data["bot"]
     st.markdown(f"### {bot.name} {badge(bot.status, bot.status_reason)}")
+    for cid in views.awaiting_orders(rt, owner=user, bot_id=bot.id):
+        st.warning(
+            f"Order {cid} was sent but the exchange has not confirmed it yet. It is looked up "
+            "again until it is found or can no longer appear; until then this bot places no "
+            "other order."
+        )
     with rt.read() as session:
         flt = views.TradeFilter(bot_id=bot.id)
         rows, totals = views.trade_list(session, owner=user, flt=flt, limit=200)

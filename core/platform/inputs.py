@@ -51,7 +51,7 @@ def clean_email(value: object) -> str:
     return email.lower()
 
 
-def check_password(value: object, *, username: str = "") -> str:
+def check_password_strength(value: object, *, username: str = "") -> str:
     """A new password: 8+ characters, at most 72 bytes, no surrounding spaces, not the username."""
     if not isinstance(value, str) or not value:
         raise InvalidInput("Password is required.")

@@ -4,7 +4,7 @@ trips) and fills (executed orders) with totals and CSV, bot_detail (chart data, 
 
 from __future__ import annotations
 
-from core.views.bot_detail import bot_label, chart_data, orders_of
+from core.views.bot_detail import awaiting_orders, bot_label, chart_data, orders_of
 from core.views.charts import candlestick, equity_curve, heatmap
 from core.views.dashboard import (
     bot_cards,
@@ -26,6 +26,7 @@ from core.views.trades import (
 )
 
 __all__ = [
+    "awaiting_orders",
     "FillFilter",
     "TradeFilter",
     "admin_bots",

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from core import bots
 from core.candles import closed_candles
 from core.exchanges import market_feed, timeframe_ms
-from core.models import Bot, BotOrder, ExchangeAccount, Trade, User, utcnow
+from core.models import Bot, BotOrder, ExchangeAccount, OrderStatus, Trade, User, utcnow
 from core.platform.runtime import Runtime
 from core.strategy import get_strategy
 
@@ -76,6 +76,21 @@ def orders_of(rt: Runtime, *, owner: User, bot_id: int, limit: int = 200) -> lis
         }
         for o in rows
     ]
+
+
+def awaiting_orders(rt: Runtime, *, owner: User, bot_id: int) -> list[str]:
+    """Client ids of the bot's orders sent without an answer yet (`sending`, `unknown`): the
+    bot places no other order until each is found at the exchange or its deadline passes."""
+    with rt.read() as session:
+        bots.get_bot(session, owner=owner, bot_id=bot_id)
+        return list(
+            session.exec(
+                select(BotOrder.client_order_id).where(
+                    BotOrder.bot_id == bot_id,
+                    col(BotOrder.status).in_((OrderStatus.SENDING, OrderStatus.UNKNOWN)),
+                )
+            ).all()
+        )
 
 
 def bot_label(bot: Bot) -> str:

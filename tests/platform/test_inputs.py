@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InvalidInput
-from core.platform.inputs import check_password, clean_email, clean_text, clean_username
+from core.platform.inputs import check_password_strength, clean_email, clean_text, clean_username
 
 USERNAME_RULE = (
     "Username must be 3-32 characters: letters, digits, '.', '_' or '-', "
@@ -35,12 +35,12 @@ GOOD = {
     "email is lower-cased": (lambda: clean_email("Alice@Example.COM"), "alice@example.com"),
     "email is trimmed, + is fine": (lambda: clean_email(" a.b+c@x.io "), "a.b+c@x.io"),
     "email with a sub-domain": (lambda: clean_email("a@mail.x-y.io"), "a@mail.x-y.io"),
-    "password as given": (lambda: check_password("Correct-Horse-9"), "Correct-Horse-9"),
-    "password of 8": (lambda: check_password("abcd1234"), "abcd1234"),
-    "password of 4 different characters": (lambda: check_password("abcdabcd"), "abcdabcd"),
-    "password of 72 bytes": (lambda: check_password("a1b2" * 18), "a1b2" * 18),
+    "password as given": (lambda: check_password_strength("Correct-Horse-9"), "Correct-Horse-9"),
+    "password of 8": (lambda: check_password_strength("abcd1234"), "abcd1234"),
+    "password of 4 different characters": (lambda: check_password_strength("abcdabcd"), "abcdabcd"),
+    "password of 72 bytes": (lambda: check_password_strength("a1b2" * 18), "a1b2" * 18),
     "password unlike the username": (
-        lambda: check_password("Correct-Horse-9", username="alice"),
+        lambda: check_password_strength("Correct-Horse-9", username="alice"),
         "Correct-Horse-9",
     ),
 }
@@ -90,40 +90,40 @@ BAD = {
         "Email is too long (at most 254 characters).",
     ),
     "email: control": (lambda: clean_email("a\x00@x.io"), "Email contains control characters."),
-    "password: empty": (lambda: check_password(""), "Password is required."),
-    "password: None": (lambda: check_password(None), "Password is required."),
-    "password: a number": (lambda: check_password(12345678), "Password is required."),
+    "password: empty": (lambda: check_password_strength(""), "Password is required."),
+    "password: None": (lambda: check_password_strength(None), "Password is required."),
+    "password: a number": (lambda: check_password_strength(12345678), "Password is required."),
     "password: leading space": (
-        lambda: check_password(" Correct-Horse-9"),
+        lambda: check_password_strength(" Correct-Horse-9"),
         "Password must not start or end with a space.",
     ),
     "password: trailing space": (
-        lambda: check_password("Correct-Horse-9 "),
+        lambda: check_password_strength("Correct-Horse-9 "),
         "Password must not start or end with a space.",
     ),
     "password: 7 characters": (
-        lambda: check_password("Ab1-xyz"),
+        lambda: check_password_strength("Ab1-xyz"),
         "Password is too short (at least 8 characters).",
     ),
-    "password: 73 bytes": (lambda: check_password("a1b2" * 18 + "c"), TOO_MANY_BYTES),
+    "password: 73 bytes": (lambda: check_password_strength("a1b2" * 18 + "c"), TOO_MANY_BYTES),
     "password: 37 accented letters are 74 bytes": (
-        lambda: check_password("é" * 37),
+        lambda: check_password_strength("é" * 37),
         TOO_MANY_BYTES,
     ),
     "password: control": (
-        lambda: check_password("abcd\x00efgh"),
+        lambda: check_password_strength("abcd\x00efgh"),
         "Password contains control characters.",
     ),
     "password: the username in other case": (
-        lambda: check_password("Alice-Pass-1", username="alice-pass-1"),
+        lambda: check_password_strength("Alice-Pass-1", username="alice-pass-1"),
         "Password must not be the same as the username.",
     ),
     "password: one character": (
-        lambda: check_password("aaaaaaaa"),
+        lambda: check_password_strength("aaaaaaaa"),
         "Password is too weak: use more different characters.",
     ),
     "password: three different characters": (
-        lambda: check_password("abcabcab"),
+        lambda: check_password_strength("abcabcab"),
         "Password is too weak: use more different characters.",
     ),
 }

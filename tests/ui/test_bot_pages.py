@@ -82,3 +82,26 @@ def test_all_bots_page_is_for_admins(world):
     at = page("admin_bots.py", world["alice"].id)
     assert not at.exception
     assert at.dataframe
+
+
+def test_bot_detail_warns_about_an_order_sent_without_an_answer(world):
+    from core.trading import orders
+
+    rt, bob, bot = world["rt"], world["bob"], world["bot"]
+    with rt.session() as s:
+        order = orders.prepare(
+            s,
+            bot_id=bot.id,
+            account_id=bot.account_id,
+            candle_ts=1_767_225_600_000,
+            seq=0,
+            symbol=bot.symbol,
+            side="buy",
+            amount=0.01,
+            purpose="entry",
+        )
+        order.status = "unknown"
+    at = page("bot_detail.py", bob.id)
+    assert not at.exception
+    (warning,) = [w.value for w in at.warning]
+    assert order.client_order_id in warning and "places no other order" in warning
