@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.candles import clear_memory_cache, closed_candles
 from core.exchanges import Exchange, live_exchange
 from core.platform import db, migrate
 from tests.fakes.clocked import ClockedFake
@@ -50,7 +51,7 @@ def run(bots: int, markets: int, candles: int, window: int, threads: int) -> dic
 
     def bot(i: int, now: int) -> int:
         symbol = symbols[i % len(symbols)]
-        got = candles.closed_candles(
+        got = closed_candles(
             engine, feed(), symbol=symbol, timeframe="1m", limit=window, now_ms=now
         )
         return len(got)
@@ -67,7 +68,7 @@ def run(bots: int, markets: int, candles: int, window: int, threads: int) -> dic
             served_now = sum(pool.map(lambda i, now=now: bot(i, now), range(bots)))
             elapsed = time.perf_counter() - start
             requests = venue.klines_requests() - before
-            candles.clear_memory_cache()  # the same reads again, database only
+            clear_memory_cache()  # the same reads again, database only
             start = time.perf_counter()
             cache_served += sum(pool.map(lambda i, now=now: bot(i, now), range(bots)))
             cache_busy += time.perf_counter() - start
