@@ -3,7 +3,7 @@ re-enter, check, show balances, delete. Keys are shown masked; secrets never aga
 
 import streamlit as st
 
-from core import accounts
+from core import accounts, exchanges
 from core.errors import AppError
 from ui import boot
 from ui.format import when
@@ -135,6 +135,11 @@ def add_live_form() -> None:
     exchange_id = st.selectbox(
         "Exchange", accounts.exchange_choices(), index=None, placeholder="Type to search"
     )
+    st.caption(
+        "Other exchanges are not offered for live trading: their client order ids cannot be "
+        "looked up, so an order whose answer is lost could not be checked. Paper accounts can "
+        "use their prices."
+    )
     if exchange_id is None:
         return
     prefix = f"add_{exchange_id}"
@@ -160,7 +165,7 @@ def add_paper_form() -> None:
     with st.form("add_paper"):
         label = st.text_input("Label", max_chars=64, key="paper_label")
         feed = st.selectbox(
-            "Prices", ["sim", *accounts.exchange_choices()], key="paper_feed",
+            "Prices", exchanges.known_feed_ids(), key="paper_feed",
             help="sim: a simulated market; an exchange: its live public prices (no key needed)",
         )  # fmt: skip
         text = st.text_input("Starting balances", value="USDT=10000", key="paper_balances")

@@ -48,6 +48,9 @@ class WorkerApp:
         huey.periodic_task(crontab(minute="*"), name="steadybot.send_notifications")(
             self.send_notifications
         )
+        huey.periodic_task(crontab(minute="*"), name="steadybot.reconcile_orders")(
+            self.reconcile_orders
+        )
 
     def _run_ticks(self, tick_ids: list[int], waits: int = 0) -> str:
         with self.rt.session() as session:
@@ -96,6 +99,11 @@ class WorkerApp:
         from core.accounts import recheck_unverified
 
         recheck_unverified(self.rt)
+
+    def reconcile_orders(self) -> int:
+        """Orders sent without a known outcome are looked up once a minute even when their bot
+        does not tick (paused, stopped, or waiting for them); leased ticks are left alone."""
+        return trading.reconcile_all(self.rt)
 
     def send_notifications(self) -> dict:
         """Bot events the owners asked to hear about (core.notify.outbox), once a minute,

@@ -1,10 +1,12 @@
 """API key input and the key check against the exchange (no database here).
 
-Input rule: API keys and secrets are trimmed of surrounding whitespace (copy-paste adds it), then
-must be 1-1000 printable ASCII characters without spaces; extra credentials (passphrases) may
-contain spaces. Messages name the field, never the value. The check fetches the balance and the
-key's permissions with the configured timeout: a key that can withdraw is refused where the
-exchange says so, and a warning is returned where it cannot tell.
+Live keys are taken only for the exchanges in `exchange_choices()`; any other ccxt exchange is
+refused with its paper-only reason. Input rule: API keys and secrets are trimmed of surrounding
+whitespace (copy-paste adds it), then must be 1-1000 printable ASCII characters without spaces;
+extra credentials (passphrases) may contain spaces. Messages name the field, never the value.
+The check fetches the balance and the key's permissions with the configured timeout: a key that
+can withdraw is refused where the exchange says so, and a warning is returned where it cannot
+tell.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.errors import ExchangeAuthError, ExchangeError, ExchangeTemporaryError, InvalidInput
-from core.exchanges import Exchange, exchange_ids, has_testnet, live_exchange, required_credentials
+from core.exchanges import (
+    Exchange,
+    exchange_ids,
+    has_testnet,
+    live_exchange,
+    live_exchange_ids,
+    paper_only_reason,
+    required_credentials,
+)
 from core.platform.config import Settings
 from core.platform.inputs import clean_text
 from core.platform.logs import redact, register_secret
@@ -52,7 +62,10 @@ def live_connector(creds: Credentials, settings: Settings) -> Exchange:
 
 
 def exchange_choices() -> list[str]:
-    return exchange_ids()
+    """The exchanges offered for live trading: ccxt can set AND look up our client order ids
+    there (core.exchanges.capabilities). Paper accounts may use any feed."""
+    known = set(exchange_ids())
+    return [e for e in live_exchange_ids() if e in known]
 
 
 def extra_fields(exchange_id: str) -> list[str]:
@@ -71,10 +84,13 @@ def has_sandbox(exchange_id: str) -> bool:
 
 
 def clean_exchange(value: object) -> str:
+    """An exchange offered for live trading; others are refused (paper-only, with the reason)."""
     exchange_id = clean_text(value, "Exchange", max_len=32).lower()
-    if exchange_id not in exchange_choices():
-        raise InvalidInput("Unknown exchange: pick one from the list.")
-    return exchange_id
+    if exchange_id in exchange_choices():
+        return exchange_id
+    if exchange_id in exchange_ids():
+        raise InvalidInput(paper_only_reason(exchange_id) + ".")
+    raise InvalidInput("Unknown exchange: pick one from the list.")
 
 
 def clean_secret(value: object, name: str, *, spaces: bool = False) -> str:

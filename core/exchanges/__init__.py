@@ -1,7 +1,8 @@
 """Everything that touches an exchange; the only package that imports ccxt.
 
 base (the Exchange interface, Market rounding, timeframes), factory (public market feeds),
-live (ccxt with one error table: errormap; imported lazily, ccxt is slow to load), paper +
+capabilities (the exchanges offered for live trading: how each sets and finds a client order
+id), live (ccxt with one error table: errormap; imported lazily, ccxt is slow to load), paper +
 paper_book + paper_bulk (paper trading with its book in the database), sim + sim_price (the
 deterministic simulated market). Exchange *accounts* are built one layer up, in core.accounts.
 """
@@ -20,6 +21,7 @@ from core.exchanges.base import (
     timeframe_ms,
     to_step,
 )
+from core.exchanges.capabilities import capability, live_exchange_ids, paper_only_reason
 from core.exchanges.factory import (
     SIM,
     check_feed_id,
@@ -49,14 +51,17 @@ __all__ = [
     "SIM_SYMBOLS",
     "SimExchange",
     "TIMEFRAMES",
+    "capability",
     "check_feed_id",
     "exchange_ids",
     "has_testnet",
     "known_feed_ids",
     "last_closed_open",
     "live_exchange",
+    "live_exchange_ids",
     "market_feed",
     "open_paper_account",
+    "paper_only_reason",
     "place_market_orders",
     "required_credentials",
     "sim_candles",

@@ -174,6 +174,11 @@ class Exchange(ABC):
     def fetch_order(self, *, symbol: str, client_order_id: str) -> OrderResult | None:
         """The order with this client id, or None if the exchange never received it."""
 
+    @property
+    def visibility_window_s(self) -> float:
+        """Seconds a new order may take to show in `fetch_order` (0: at once)."""
+        return 0.0
+
     @abstractmethod
     def cancel_order(self, *, symbol: str, client_order_id: str) -> OrderResult: ...
 

@@ -1,7 +1,9 @@
 """Every ccxt exception becomes a domain error through ONE ordered table.
 
-Messages keep only the exchange's own error text: URLs, query strings (signatures, keys) and
-anything that looks like the caller's credentials are removed.
+`OrderNotFound` becomes `OrderRejected` with `context["not_found"]`: a lookup answers None only
+for that, never for another refusal. Messages keep only the exchange's own error text: URLs,
+query strings (signatures, keys) and anything that looks like the caller's credentials are
+removed.
 """
 
 from __future__ import annotations
@@ -80,4 +82,6 @@ def to_domain(
     message = f"{exchange_id}: {detail}"
     if cls is errors.RateLimited:
         return errors.RateLimited(message, retry_after=retry_after)
+    if isinstance(exc, ccxt.OrderNotFound):  # the exchange looked and has no such order
+        return cls(message, not_found=True)
     return cls(message)

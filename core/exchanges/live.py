@@ -2,9 +2,11 @@
 
 One ccxt client per thread (the sync client is not thread-safe), timeouts set, rate limiting
 on. Only temporary and rate-limit errors are retried, with bounded exponential backoff that
-honours Retry-After. `create_order` is never blindly retried: after a lost response it asks the
-exchange for the client order id first, and resends (with the same id) only when the exchange
-proves it never got the order.
+honours Retry-After. Orders go only to exchanges in `capabilities.TABLE`, the client id in the
+exchange's own field. `create_order` sends ONCE: after a temporary error (timeout, network
+error, lost or malformed answer, 5xx) it raises `OrderStateUnknown` and neither looks up nor
+resends (the order may still be executing or not yet visible; some exchanges accept a filled
+order's client id again). The caller re-checks with `fetch_order` over `visibility_window_s`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from urllib.parse import urlsplit
 import ccxt
 
 from core import errors
+from core.exchanges import capabilities as caps
 from core.exchanges.base import Balance, Candle, Exchange, Market, OrderResult, timeframe_ms
 from core.exchanges.errormap import to_domain
 
 log = logging.getLogger(__name__)
+STATUS = {"closed": "closed", "canceled": "canceled", "cancelled": "canceled"}
+STATUS |= {"expired": "canceled", "rejected": "rejected"}  # anything else: "open"
+REFUSED = (errors.ExchangeAuthError, errors.InsufficientFunds, errors.OrderRejected)
 SPOT_OPTIONS = {
     "binance": {
         "fetchMarkets": {"types": ["spot"]},
@@ -185,6 +191,16 @@ class LiveExchange(Exchange):
         }
 
     # --- orders -----------------------------------------------------------------------------
+    @property
+    def visibility_window_s(self) -> float:
+        return getattr(caps.capability(self.id), "visibility_window_s", 0.0)
+
+    def _capability(self) -> caps.Capability:
+        cap = caps.capability(self.id)
+        if cap is None:
+            raise errors.ExchangeNotSupported(caps.paper_only_reason(self.id))
+        return cap
+
     def create_order(
         self,
         *,
@@ -195,68 +211,78 @@ class LiveExchange(Exchange):
         client_order_id: str,
         price: float | None = None,
     ) -> OrderResult:
+        cap = self._capability()
         self.market(symbol)
-        params = {"clientOrderId": client_order_id}
+        params = {cap.create_param: caps.to_wire(cap, client_order_id)}
+        sent = {"symbol": symbol, "side": side, "type": type, "amount": amount, "price": price}
         try:
             raw = self._call(
                 self.client.create_order, symbol, type, side, amount, price, params, retry=False
             )
-            return _order(raw, client_order_id)
-        except (errors.ExchangeAuthError, errors.InsufficientFunds, errors.OrderRejected):
+        except REFUSED:  # the exchange answered: no order
             raise
-        except errors.ExchangeTemporaryError:
-            log.warning(
-                "%s: create_order %s state unknown; looking it up", self.id, client_order_id
-            )
+        except errors.ExchangeTemporaryError as exc:
+            log.warning("%s: create_order %s state unknown (%s)", self.id, client_order_id, exc)
+            raise errors.OrderStateUnknown(exc.message) from None
         except errors.ExchangeError as exc:  # e.g. a filter failure: the order was refused
             raise errors.OrderRejected(exc.message) from None
-        found = self._lookup(symbol, client_order_id)
-        if found is not None:
-            return found
-        # The exchange proved it never received the order: send it once more, same id.
-        try:
-            raw = self._call(
-                self.client.create_order, symbol, type, side, amount, price, params, retry=False
-            )
-        except errors.ExchangeTemporaryError as exc:
-            raise errors.OrderStateUnknown(exc.message) from None
-        return _order(raw, client_order_id)
-
-    def _lookup(self, symbol: str, client_order_id: str) -> OrderResult | None:
-        try:
-            return self.fetch_order(symbol=symbol, client_order_id=client_order_id)
-        except errors.ExchangeTemporaryError as exc:
-            raise errors.OrderStateUnknown(exc.message) from None
+        return _order(raw, client_order_id, sent)
 
     def fetch_order(self, *, symbol: str, client_order_id: str) -> OrderResult | None:
-        try:
-            raw = self._call(
-                self.client.fetch_order, None, symbol, {"origClientOrderId": client_order_id}
-            )
-        except errors.OrderRejected:  # ccxt OrderNotFound: the exchange never got it
-            return None
-        return _order(raw, client_order_id)
+        """The order with this client id; None when the exchange does not show it (yet)."""
+        cap = self._capability()
+        self.market(symbol)
+        raw = self._find(cap, symbol, caps.to_wire(cap, client_order_id))
+        return None if raw is None else _order(raw, client_order_id, {"symbol": symbol})
+
+    def _find(self, cap: caps.Capability, symbol: str, wire: str) -> dict | None:
+        if cap.lookup == "fetch_order":  # the id argument is not sent with a client id
+            try:
+                raw = self._call(self.client.fetch_order, wire, symbol, {cap.lookup_param: wire})
+            except errors.OrderRejected as exc:
+                if exc.context.get("not_found"):  # ccxt OrderNotFound: not there (yet)
+                    return None
+                raise
+            reported = raw.get("clientOrderId")  # None: not echoed, the exchange searched by it
+            if reported is not None and not caps.is_ours(cap, reported, wire):  # proves nothing
+                raise errors.ExchangeTemporaryError(f"{self.id}: lookup of {wire} got {reported}")
+            return raw if raw.get("id") is not None else None  # an empty answer: no such order
+        params = {cap.lookup_param: wire} if cap.lookup_param else {}
+        for method in cap.lookup_lists:
+            rows = self._call(getattr(self.client, method), symbol, None, None, dict(params))
+            hits = [r for r in rows if caps.is_ours(cap, r.get("clientOrderId"), wire)]
+            if hits:  # an id reused after a fill: the newest order is the one asked about
+                return max(hits, key=lambda r: r.get("timestamp") or 0)
+        return None
 
     def cancel_order(self, *, symbol: str, client_order_id: str) -> OrderResult:
-        raw = self._call(
-            self.client.cancel_order, None, symbol, {"origClientOrderId": client_order_id}
-        )
-        return _order(raw, client_order_id)
+        cap = self._capability()
+        self.market(symbol)
+        wire = caps.to_wire(cap, client_order_id)
+        known: dict = {"symbol": symbol}
+        if cap.cancel_param:
+            raw = self._call(self.client.cancel_order, None, symbol, {cap.cancel_param: wire})
+        else:
+            found = self._find(cap, symbol, wire)
+            if found is None or found.get("id") is None:
+                raise errors.OrderRejected(f"{self.id}: order {client_order_id} was not found")
+            known = found
+            raw = self._call(self.client.cancel_order, str(found["id"]), symbol)
+        return _order(raw, client_order_id, known)
 
     def fetch_open_orders(self, symbol: str | None = None) -> list[OrderResult]:
+        cap = caps.capability(self.id)
         rows = self._call(self.client.fetch_open_orders, symbol)
-        return [_order(r, r.get("clientOrderId") or "") for r in rows]
+        return [_order(r, caps.from_wire(cap, r.get("clientOrderId") or "")) for r in rows]
 
     def fetch_key_permissions(self) -> dict:
         """{"withdrawals_enabled": bool | None, "source": str}; None when it cannot tell."""
-        method = getattr(self.client, "sapi_get_account_apirestrictions", None)
-        if self.id != "binance" or method is None:
+        known = caps.KEY_PERMISSIONS.get(self.id)
+        if known is None:
             return {"withdrawals_enabled": None, "source": "not reported by this exchange"}
-        raw = self._call(method)
-        return {
-            "withdrawals_enabled": bool(raw.get("enableWithdrawals")),
-            "source": "binance apiRestrictions",
-        }
+        method, can_withdraw, source = known
+        raw = self._call(getattr(self.client, method))
+        return {"withdrawals_enabled": bool(can_withdraw(raw)), "source": source}
 
     def close(self) -> None:
         self._local = threading.local()
@@ -292,24 +318,25 @@ def _market(m: dict) -> Market:
     )
 
 
-def _order(raw: dict, client_order_id: str) -> OrderResult:
-    status = {
-        "open": "open",
-        "closed": "closed",
-        "canceled": "canceled",
-        "cancelled": "canceled",
-        "expired": "canceled",
-        "rejected": "rejected",
-    }.get(raw.get("status") or "", "open")
+def _order(raw: dict, client_order_id: str, known: dict | None = None) -> OrderResult:
+    """Ours (client id as we wrote it) from ccxt's; `known` fills what a short answer omits."""
+    known = known or {}
+
+    def pick(name: str):
+        value = raw.get(name)
+        return known.get(name) if value is None else value
+
+    status = STATUS.get(raw.get("status") or "", "open")
     fee = raw.get("fee") or {}
+    type_ = pick("type") or "market"
     return OrderResult(
-        client_order_id=raw.get("clientOrderId") or client_order_id,
-        symbol=raw["symbol"],
-        side=raw["side"],
-        type=raw.get("type") or "market",
-        amount=float(raw.get("amount") or 0),
+        client_order_id=client_order_id,
+        symbol=pick("symbol"),
+        side=pick("side"),
+        type=type_,
+        amount=float(pick("amount") or 0),
         status=status,
-        price=raw.get("price") if raw.get("type") == "limit" else None,
+        price=pick("price") if type_ == "limit" else None,
         exchange_order_id=str(raw.get("id")) if raw.get("id") is not None else None,
         filled=float(raw.get("filled") or 0),
         average=raw.get("average"),

@@ -5,6 +5,7 @@ in a few transactions, equal to one-by-one ticks), orders (exactly-once order ro
 from __future__ import annotations
 
 from core.trading.batch import run_ticks
+from core.trading.orders import AWAITED
 from core.trading.scheduler import (
     by_market,
     claim_ticks,
@@ -19,6 +20,7 @@ from core.trading.scheduler import (
 from core.trading.tick import market_lookup, reconcile_all, run_bot_tick
 
 __all__ = [
+    "AWAITED",
     "by_market",
     "claim_ticks",
     "extend_leases",

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
-from core.errors import ExchangeTemporaryError, InsufficientFunds, OrderRejected
+from core.errors import AppError, ExchangeTemporaryError
 from core.exchanges import Exchange, OrderResult
 from core.models import BotOrder, OrderStatus, utcnow
 from core.platform.db import read_now_ms
@@ -32,7 +32,16 @@ from core.trading import scheduler
 
 log = logging.getLogger(__name__)
 OnFilled = Callable[[Session, BotOrder], None]
-UNSETTLED = (OrderStatus.PENDING_SUBMIT, OrderStatus.SENDING, OrderStatus.UNKNOWN)
+# Orders whose outcome is still to be learnt from the exchange. OPEN is here because every order
+# the engine places is a market order: most venues answer a create with an acknowledgement
+# only, so an open market order is looked up (with backoff) until it is filled or cancelled.
+UNSETTLED = (
+    OrderStatus.PENDING_SUBMIT,
+    OrderStatus.SENDING,
+    OrderStatus.UNKNOWN,
+    OrderStatus.OPEN,
+)
+AWAITED = (OrderStatus.SENDING, OrderStatus.UNKNOWN, OrderStatus.OPEN)  # sent, outcome unknown
 BACKOFF_MS = (1_000, 2_000, 4_000, 8_000, 15_000, 30_000)  # between look-ups of an unknown
 DEADLINE_MARGIN_MS = 2_000
 
@@ -153,7 +162,14 @@ def send(
         result = exchange.create_order(
             symbol=symbol, side=side, type=type_, amount=amount, price=price, client_order_id=cid
         )
-    except (OrderRejected, InsufficientFunds) as exc:
+    except ExchangeTemporaryError:
+        with session_factory() as session:
+            order = _locked(session, order_id)
+            if order.status == OrderStatus.SENDING and _fenced(session, order, lease):
+                _check_later(session, order)
+        log.warning("order %s: no answer; unknown until found or its deadline passes", cid)
+        raise
+    except AppError as exc:  # refused: by the exchange, or before any request was made
         with session_factory() as session:
             order = _locked(session, order_id)
             if order.status == OrderStatus.SENDING and _fenced(session, order, lease):
@@ -162,19 +178,12 @@ def send(
                 session.add(order)
         log.info("order %s rejected: %s", cid, exc.message)
         return order
-    except ExchangeTemporaryError:
-        with session_factory() as session:
-            order = _locked(session, order_id)
-            if order.status == OrderStatus.SENDING and _fenced(session, order, lease):
-                _check_later(session, order)
-        log.warning("order %s: no answer; unknown until found or its deadline passes", cid)
-        raise
     return _finish(session_factory, order_id, result, on_filled, lease=lease)
 
 
-def _check_later(session: Session, order: BotOrder) -> None:
+def _check_later(session: Session, order: BotOrder, status=OrderStatus.UNKNOWN) -> None:
     now = read_now_ms(session)
-    order.status = OrderStatus.UNKNOWN
+    order.status = status
     order.check_after_ms = now + BACKOFF_MS[min(order.checks, len(BACKOFF_MS) - 1)]
     order.checks += 1
     order.updated_at = utcnow()
@@ -193,6 +202,8 @@ def _finish(
         record_result(session, order, result)
         if result.status == OrderStatus.CLOSED and not was_filled:
             on_filled(session, order)
+        elif result.status == OrderStatus.OPEN:  # accepted, fill not reported: look it up
+            _check_later(session, order, OrderStatus.OPEN)
     return order
 
 
@@ -214,12 +225,12 @@ def reconcile_order(
         symbol, cid = order.symbol, order.client_order_id
     try:
         found = exchange.fetch_order(symbol=symbol, client_order_id=cid)
-    except ExchangeTemporaryError as exc:
+    except AppError as exc:  # no proof either way: keep it and look again
         log.info("order %s: look-up failed (%s); checked again later", cid, exc.message)
         with session_factory() as session:
             order = _locked(session, order_id)
             if order.status in UNSETTLED and _fenced(session, order, lease):
-                _check_later(session, order)
+                _check_later(session, order, order.status)
         return order
     if found is not None:
         log.info("order %s found at the exchange during reconciliation", cid)
@@ -227,6 +238,9 @@ def reconcile_order(
     with session_factory() as session:
         order = _locked(session, order_id)
         if order.status not in UNSETTLED or not _fenced(session, order, lease):
+            return order
+        if order.status == OrderStatus.OPEN:  # it was there: a venue hiccup, not proof
+            _check_later(session, order, OrderStatus.OPEN)
             return order
         if order.deadline_ms is not None and read_now_ms(session) < order.deadline_ms:
             _check_later(session, order)  # may still be executing or not yet visible

@@ -102,13 +102,13 @@ def _feed(exchange: Exchange) -> Exchange:
 
 
 def _unknown_order(rt: Runtime, bot_id: int, candle_ts: int) -> str | None:
-    """The client id of an order of the bot, from another candle, still sent-but-unknown."""
+    """The client id of an order of the bot, from another candle, sent and not settled."""
     with rt.read() as session:
         return session.exec(
             select(BotOrder.client_order_id).where(
                 BotOrder.bot_id == bot_id,
                 BotOrder.candle_ts != candle_ts,
-                col(BotOrder.status).in_((OrderStatus.SENDING, OrderStatus.UNKNOWN)),
+                col(BotOrder.status).in_(orders.AWAITED),
             )
         ).first()
 

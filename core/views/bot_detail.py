@@ -10,9 +10,10 @@ from sqlmodel import col, select
 from core import bots
 from core.candles import closed_candles
 from core.exchanges import market_feed, timeframe_ms
-from core.models import Bot, BotOrder, ExchangeAccount, OrderStatus, Trade, User, utcnow
+from core.models import Bot, BotOrder, ExchangeAccount, Trade, User, utcnow
 from core.platform.runtime import Runtime
 from core.strategy import get_strategy
+from core.trading import AWAITED
 
 
 def chart_data(rt: Runtime, *, owner: User, bot_id: int, limit: int = 300) -> dict:
@@ -79,7 +80,7 @@ def orders_of(rt: Runtime, *, owner: User, bot_id: int, limit: int = 200) -> lis
 
 
 def awaiting_orders(rt: Runtime, *, owner: User, bot_id: int) -> list[str]:
-    """Client ids of the bot's orders sent without an answer yet (`sending`, `unknown`): the
+    """Client ids of the bot's orders sent and not settled (`sending`, `unknown`, `open`): the
     bot places no other order until each is found at the exchange or its deadline passes."""
     with rt.read() as session:
         bots.get_bot(session, owner=owner, bot_id=bot_id)
@@ -87,7 +88,7 @@ def awaiting_orders(rt: Runtime, *, owner: User, bot_id: int) -> list[str]:
             session.exec(
                 select(BotOrder.client_order_id).where(
                     BotOrder.bot_id == bot_id,
-                    col(BotOrder.status).in_((OrderStatus.SENDING, OrderStatus.UNKNOWN)),
+                    col(BotOrder.status).in_(AWAITED),
                 )
             ).all()
         )

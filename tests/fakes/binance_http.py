@@ -1,144 +1,53 @@
-"""HTTP handler of the fake exchange: routing, signature checks, faults, Binance JSON."""
+"""Binance's HTTP dialect of the fake exchange: routing, signature checks, Binance JSON."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import json
-import socket
 import time
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 from core.exchanges.base import TIMEFRAMES
-from tests.fakes.binance_book import MARKETS, Key
+from tests.fakes.binance_book import MARKETS, exchange_info, render
+from tests.fakes.book import BookError, Key
+from tests.fakes.http_base import ApiError, VenueHandler
+
+__all__ = ["ApiError", "BinanceHandler", "Handler", "_symbol", "klines"]
 
 RECV_WINDOW = 5000
+BOOK_ERRORS = {  # BookError reason -> (HTTP status, Binance code, message)
+    "duplicate": (400, -2010, "Duplicate order sent."),
+    "insufficient": (400, -2010, "Account has insufficient balance for requested action."),
+    "min_qty": (400, -1013, "Filter failure: LOT_SIZE"),
+    "lot_size": (400, -1013, "Filter failure: LOT_SIZE"),
+    "tick_size": (400, -1013, "Filter failure: PRICE_FILTER"),
+    "min_notional": (400, -1013, "Filter failure: NOTIONAL"),
+    "not_found": (400, -2013, "Order does not exist."),
+    "not_open": (400, -2011, "Unknown order sent."),
+}
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
+class BinanceHandler(VenueHandler):
+    candle_paths = ("/api/v3/klines",)
+    render_order = staticmethod(render)
 
+    def error_body(self, exc: ApiError) -> dict:
+        return {"code": exc.code, "msg": exc.msg}
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    def rate_limit_body(self) -> dict:
+        return {"code": -1003, "msg": "Too many requests; IP banned until later."}
 
-    def log_message(self, *args) -> None:
-        return
+    def book_error(self, exc: BookError) -> ApiError:
+        return ApiError(*BOOK_ERRORS[exc.reason])
 
-    def do_GET(self) -> None:
-        self._handle("GET")
-
-    def do_POST(self) -> None:
-        self._handle("POST")
-
-    def do_DELETE(self) -> None:
-        self._handle("DELETE")
-
-    # --- plumbing -------------------------------------------------------------------------
-    def _handle(self, method: str) -> None:
-        fake = self.server.fake
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        query = url.query
-        params = dict(parse_qsl(query, keep_blank_values=True))
-        params.update(dict(parse_qsl(body, keep_blank_values=True)))
-        if url.path.startswith("/__fake__/"):
-            return self._control(method, url.path, body)
-        fake.count(method, url.path, params.get("symbol"))
-        fault = fake.take_fault(url.path)
-        if fault and self._before(fault):
-            return None
-        try:
-            status, payload = self._route(method, url.path, params, query, body)
-        except ApiError as exc:
-            status, payload = exc.status, {"code": exc.code, "msg": exc.msg}
-        if fault and fault["kind"] == "lost":
-            return self._drop()  # the order (if any) is booked; the answer never arrives
-        self._send(status, payload, malformed=bool(fault and fault["kind"] == "malformed"))
-        return None
-
-    def _before(self, fault: dict) -> bool:
-        """Apply a fault that acts before routing; True if the request is answered."""
-        kind = fault["kind"]
-        if kind in ("latency", "timeout"):
-            time.sleep(fault["seconds"] or (5.0 if kind == "timeout" else 0.2))
-            return kind == "timeout" and self._drop()
-        if kind == "429":
-            self._send(
-                429,
-                {"code": -1003, "msg": "Too many requests; IP banned until later."},
-                headers={"Retry-After": str(fault["retry_after"])},
-            )
-            return True
-        if kind == "5xx":  # what a gateway in front of the exchange answers
-            data = b"<html><body>503 Service Temporarily Unavailable</body></html>"
-            self.send_response(503)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return True
-        if kind == "reset":
-            return self._drop()
-        return False
-
-    def _drop(self) -> bool:
-        with contextlib.suppress(OSError):  # already closed by the client: nothing to drop
-            self.connection.shutdown(socket.SHUT_RDWR)
-        self.close_connection = True
-        return True
-
-    def _send(
-        self, status: int, payload, *, headers: dict | None = None, malformed: bool = False
-    ) -> None:
-        data = b'{"oops": ' if malformed else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _control(self, method: str, path: str, body: str) -> None:
-        fake = self.server.fake
-        data = json.loads(body or "{}")
-        if path == "/__fake__/faults" and method == "POST":
-            fake.inject(data.pop("kind"), **data)
-        elif path == "/__fake__/keys" and method == "POST":
-            fake.add_key(
-                data["key"],
-                data["secret"],
-                withdrawals=bool(data.get("withdrawals")),
-                balances=data.get("balances"),
-            )
-        elif path == "/__fake__/reset" and method == "POST":
-            fake.clear_faults()
-        elif path == "/__fake__/stats":
-            return self._send(
-                200,
-                {
-                    "requests": dict(fake.stats),
-                    "klines_by_symbol": dict(fake.klines_by_symbol),
-                    "orders": {k[:4]: v for k, v in fake.book.orders.items()},
-                },
-            )
-        return self._send(200, {"ok": True})
-
-    # --- Binance API ------------------------------------------------------------------------
-    def _signed(self, params: dict, query: str, body: str) -> tuple[str, Key]:
-        book = self.server.fake.book
+    def _signed(self, params: dict, body: str) -> tuple[str, Key]:
+        book = self.book
         api_key = self.headers.get("X-MBX-APIKEY", "")
         key = book.keys.get(api_key)
         if key is None:
             raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
         signature = params.get("signature", "")
-        payload = "&".join(p for p in (query, body) if p)
+        payload = "&".join(p for p in (urlsplit(self.path).query, body) if p)
         payload = payload.replace(f"&signature={signature}", "").replace(
             f"signature={signature}", ""
         )
@@ -151,8 +60,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
         return api_key, key
 
-    def _route(self, method: str, path: str, params: dict, query: str, body: str):
-        book = self.server.fake.book
+    def route(self, method: str, path: str, params: dict, body: str):
+        book = self.book
+        params = {**params, **dict(parse_qsl(body, keep_blank_values=True))}
         if path == "/api/v3/ping":
             return 200, {}
         if path == "/api/v3/time":
@@ -177,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
                 "closeTime": book.now(),
                 "openTime": book.now(),
             }
-        api_key, key = self._signed(params, query, body)
+        api_key, key = self._signed(params, body)
         with book.lock:
             book.settle_limits(api_key)
             from tests.fakes.binance_orders import private_route
@@ -185,66 +95,14 @@ class Handler(BaseHTTPRequestHandler):
             return private_route(book, method, path, params, api_key, key)
 
 
+Handler = BinanceHandler  # the name the fake had when it spoke Binance only
+
+
 def _symbol(params: dict) -> str:
     symbol = params.get("symbol", "")
     if symbol not in MARKETS:
         raise ApiError(400, -1121, "Invalid symbol.")
     return symbol
-
-
-def exchange_info(now: int) -> dict:
-    symbols = []
-    for symbol, (base, quote, _lvl, tick, step, min_qty, min_notional) in MARKETS.items():
-        symbols.append(
-            {
-                "symbol": symbol,
-                "status": "TRADING",
-                "baseAsset": base,
-                "baseAssetPrecision": 8,
-                "quoteAsset": quote,
-                "quotePrecision": 8,
-                "quoteAssetPrecision": 8,
-                "baseCommissionPrecision": 8,
-                "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "MARKET"],
-                "icebergAllowed": False,
-                "ocoAllowed": False,
-                "quoteOrderQtyMarketAllowed": True,
-                "isSpotTradingAllowed": True,
-                "isMarginTradingAllowed": False,
-                "permissions": ["SPOT"],
-                "permissionSets": [["SPOT"]],
-                "filters": [
-                    {
-                        "filterType": "PRICE_FILTER",
-                        "minPrice": tick,
-                        "maxPrice": "10000000",
-                        "tickSize": tick,
-                    },
-                    {
-                        "filterType": "LOT_SIZE",
-                        "minQty": min_qty,
-                        "maxQty": "9000000",
-                        "stepSize": step,
-                    },
-                    {
-                        "filterType": "NOTIONAL",
-                        "minNotional": min_notional,
-                        "applyMinToMarket": True,
-                        "maxNotional": "9000000",
-                        "applyMaxToMarket": False,
-                        "avgPriceMins": 5,
-                    },
-                ],
-            }
-        )
-    return {
-        "timezone": "UTC",
-        "serverTime": now,
-        "rateLimits": [],
-        "exchangeFilters": [],
-        "symbols": symbols,
-    }
 
 
 INTERVALS = TIMEFRAMES  # Binance interval names are ours

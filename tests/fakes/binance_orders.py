@@ -1,12 +1,13 @@
-"""Signed endpoints of the fake exchange: account, orders, API key restrictions."""
+"""Binance's signed endpoints of the fake exchange: account, orders, API key restrictions."""
 
 from __future__ import annotations
 
-from tests.fakes.binance_book import MARKETS
+from tests.fakes.binance_book import render, rules
 from tests.fakes.binance_http import ApiError, _symbol
+from tests.fakes.book import Book, BookError
 
 
-def private_route(book, method: str, path: str, params: dict, api_key: str, key):
+def private_route(book: Book, method: str, path: str, params: dict, api_key: str, key):
     if path == "/api/v3/account":
         return 200, {
             "makerCommission": 10,
@@ -36,80 +37,53 @@ def private_route(book, method: str, path: str, params: dict, api_key: str, key)
             "enableSpotAndMarginTrading": True,
         }
     if path == "/api/v3/openOrders":
-        orders = [o for o in book.orders.get(api_key, []) if o["status"] == "NEW"]
-        if "symbol" in params:
-            orders = [o for o in orders if o["symbol"] == params["symbol"]]
-        return 200, orders
+        symbol = params.get("symbol") or None
+        return 200, [render(o) for o in book.listing(api_key, statuses=("open",), symbol=symbol)]
+    if path == "/api/v3/allOrders":
+        symbol = _symbol(params)
+        orders = book.listing(api_key, statuses=("open", "filled", "canceled"), symbol=symbol)
+        start, end = int(params.get("startTime", 0)), int(params.get("endTime", 2**62))
+        orders = [o for o in orders if start <= o.created <= end]
+        return 200, [render(o) for o in orders[-min(1000, int(params.get("limit", 500))) :]]
     if path == "/api/v3/order" and method == "POST":
-        return 200, _create(book, params, api_key, key)
+        return 200, render(_create(book, params, api_key), transact=True)
     if path == "/api/v3/order":
-        order = book.find(api_key, params.get("origClientOrderId", ""))
+        symbol = _symbol(params)
+        if "orderId" in params or "origClientOrderId" in params:
+            order = book.find(
+                api_key,
+                order_id=params.get("orderId"),
+                client_id=params.get("origClientOrderId"),
+                symbol=symbol,
+                visible_only=method == "GET",
+            )
+        else:
+            raise ApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent.")
         if order is None:
-            raise ApiError(400, -2013, "Order does not exist.")
+            raise BookError("not_found")
         if method == "DELETE":
-            if order["status"] != "NEW":
-                raise ApiError(400, -2011, "Unknown order sent.")
-            _release(book, api_key, order)
-            order["status"] = "CANCELED"
-        return 200, order
+            book.cancel(api_key, order)
+        return 200, render(order)
     raise ApiError(404, -1000, f"Unknown endpoint {path}.")
 
 
-def _create(book, params: dict, api_key: str, key) -> dict:
+def _create(book: Book, params: dict, api_key: str):
     symbol = _symbol(params)
-    base, quote, _lvl, tick, step, min_qty, min_notional = MARKETS[symbol]
-    client_id = params.get("newClientOrderId") or f"auto{book.next_id}"
-    if book.find(api_key, client_id) is not None:
-        raise ApiError(400, -2010, "Duplicate order sent.")
     side, kind = params.get("side", ""), params.get("type", "")
-    qty = float(params.get("quantity", 0))
-    price = book.price(symbol) if kind == "MARKET" else float(params.get("price", 0))
-    if qty < float(min_qty) or qty * price < float(min_notional):
-        raise ApiError(400, -1013, "Filter failure: NOTIONAL")
-    need = qty * price * 1.001 if side == "BUY" else qty
-    have = key.balances.get(quote if side == "BUY" else base, 0.0)
-    if need > have + 1e-12:
-        raise ApiError(400, -2010, "Account has insufficient balance for requested action.")
-    book.next_id += 1
-    order = {
-        "symbol": symbol,
-        "orderId": book.next_id,
-        "orderListId": -1,
-        "clientOrderId": client_id,
-        "transactTime": book.now(),
-        "time": book.now(),
-        "updateTime": book.now(),
-        "price": f"{price:.8f}" if kind == "LIMIT" else "0.00000000",
-        "origQty": params.get("quantity"),
-        "executedQty": "0.00000000",
-        "cummulativeQuoteQty": "0.00000000",
-        "status": "NEW",
-        "timeInForce": params.get("timeInForce", "GTC"),
-        "type": kind,
-        "side": side,
-        "fills": [],
-    }
-    book.orders.setdefault(api_key, []).append(order)
-    if kind == "MARKET":
-        book.fill(api_key, order, price, reserved=False)
-    else:
-        _reserve(book, api_key, order)
-    return order
-
-
-def _reserve(book, api_key: str, order: dict) -> None:
-    base, quote = MARKETS[order["symbol"]][:2]
-    bal = book.keys[api_key].balances
-    if order["side"] == "BUY":
-        bal[quote] -= float(order["origQty"]) * float(order["price"])
-    else:
-        bal[base] -= float(order["origQty"])
-
-
-def _release(book, api_key: str, order: dict) -> None:
-    base, quote = MARKETS[order["symbol"]][:2]
-    bal = book.keys[api_key].balances
-    if order["side"] == "BUY":
-        bal[quote] += float(order["origQty"]) * float(order["price"])
-    else:
-        bal[base] += float(order["origQty"])
+    if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
+        raise ApiError(400, -1116, "Invalid orderType.")
+    if kind == "LIMIT" and "price" not in params:
+        raise ApiError(400, -1102, "Mandatory parameter 'price' was not sent.")
+    quote_qty = "quoteOrderQty" in params and kind == "MARKET" and side == "BUY"
+    return book.place(
+        api_key,
+        symbol=symbol,
+        side=side.lower(),
+        kind=kind.lower(),
+        qty_text=params["quoteOrderQty"] if quote_qty else params.get("quantity", "0"),
+        quote_qty=quote_qty,
+        price=params.get("price") if kind == "LIMIT" else None,
+        client_id=params.get("newClientOrderId", ""),
+        rules=rules(symbol),
+        extra={"timeInForce": params.get("timeInForce", "GTC")},
+    )

@@ -1,10 +1,16 @@
-"""A Binance-compatible subset over real HTTP on 127.0.0.1, for the real ccxt.binance client.
+"""Fake Binance, OKX and Bybit over real HTTP on 127.0.0.1, for the real ccxt clients.
 
-It verifies API keys, HMAC-SHA256 signatures and timestamps like Binance, keeps balances and
-orders per key, and injects faults on request: latency, timeouts, 429 with Retry-After, 5xx,
-malformed JSON, connection resets and "order accepted but response lost". Drive it from Python
-(`FakeExchange`) or over HTTP (`/__fake__/...`); run it standalone with
-`python -m tests.fakes.exchange --port N [--key K --secret S]`.
+One book (tests.fakes.book: balances per key, market orders filled at the current price with a
+fee, limit orders resting), three HTTP dialects. Each verifies API keys and request signatures
+the way its venue does, answers in the venue's envelopes and error codes, and injects faults on
+request: latency, timeouts, 429 with Retry-After, 5xx, malformed JSON, connection resets and
+"order accepted but response lost". Venue semantics, switchable per fake: client order ids
+unique among open orders only (`reject_reused_ids=True` refuses any reuse) and orders visible
+to queries only `visibility_delay_ms` after they were accepted.
+
+Drive it from Python (`FakeExchange`) or over HTTP (`/__fake__/...`); run it standalone with
+`python -m tests.fakes.exchange [--venue binance|okx|bybit] --port N [--key K --secret S
+[--passphrase X]]`. Point a ccxt client at `url` as core.exchanges.live._point_at does.
 """
 
 from __future__ import annotations
@@ -16,21 +22,48 @@ import threading
 from collections import Counter
 from http.server import ThreadingHTTPServer
 
-from tests.fakes.binance_book import Book, Key
-from tests.fakes.binance_http import Handler
+from tests.fakes.book import Book, Key
 
 log = logging.getLogger("fake-exchange")
 FAULTS = ("latency", "timeout", "429", "5xx", "malformed", "reset", "lost")
+VENUES = ("binance", "okx", "bybit")
+
+
+def handler_class(venue: str):
+    if venue == "binance":
+        from tests.fakes.binance_http import BinanceHandler as handler
+    elif venue == "okx":
+        from tests.fakes.okx_http import OkxHandler as handler
+    elif venue == "bybit":
+        from tests.fakes.bybit_http import BybitHandler as handler
+    else:
+        raise ValueError(f"unknown venue {venue!r}; one of {', '.join(VENUES)}")
+    return handler
 
 
 class FakeExchange:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, now_ms=None) -> None:
-        self.book = Book(now_ms=now_ms)
+    def __init__(
+        self,
+        *,
+        venue: str = "binance",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        now_ms=None,
+        reject_reused_ids: bool = False,
+        visibility_delay_ms: int = 0,
+    ) -> None:
+        self.venue = venue
+        self.handler = handler_class(venue)
+        self.book = Book(
+            now_ms=now_ms,
+            reject_reused_ids=reject_reused_ids,
+            visibility_delay_ms=visibility_delay_ms,
+        )
         self.faults: list[dict] = []
         self.stats: Counter = Counter()
         self.klines_by_symbol: Counter = Counter()
         self.stats_lock = threading.Lock()
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server = ThreadingHTTPServer((host, port), self.handler)
         self.server.daemon_threads = True
         self.server.fake = self
         self.thread: threading.Thread | None = None
@@ -42,7 +75,10 @@ class FakeExchange:
 
     def start(self) -> str:
         self.thread = threading.Thread(
-            target=self.server.serve_forever, daemon=True, name="fake-exchange"
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() waits at most this long
+            daemon=True,
+            name=f"fake-{self.venue}",
         )
         self.thread.start()
         return self.url
@@ -51,16 +87,27 @@ class FakeExchange:
         self.server.shutdown()
         self.server.server_close()
 
+    def configure(
+        self, *, reject_reused_ids: bool | None = None, visibility_delay_ms: int | None = None
+    ) -> None:
+        """Switch venue semantics at run time (orders already placed keep their visibility)."""
+        with self.book.lock:
+            if reject_reused_ids is not None:
+                self.book.reject_reused_ids = bool(reject_reused_ids)
+            if visibility_delay_ms is not None:
+                self.book.visibility_delay_ms = int(visibility_delay_ms)
+
     def add_key(
         self,
         api_key: str,
         secret: str,
         *,
+        passphrase: str = "",
         withdrawals: bool = False,
         balances: dict[str, float] | None = None,
     ) -> None:
         with self.book.lock:
-            key = Key(secret=secret, withdrawals=withdrawals)
+            key = Key(secret=secret, passphrase=passphrase, withdrawals=withdrawals)
             if balances is not None:
                 key.balances = dict(balances)
             self.book.keys[api_key] = key
@@ -107,27 +154,42 @@ class FakeExchange:
     def count(self, method: str, path: str, symbol: str | None = None) -> None:
         with self.stats_lock:
             self.stats[f"{method} {path}"] += 1
-            if symbol and path.endswith("/klines"):
+            if symbol:
                 self.klines_by_symbol[symbol] += 1
 
     def requests(self, method: str, path: str) -> int:
         return self.stats[f"{method} {path}"]
 
     def orders(self, api_key: str) -> list[dict]:
-        return list(self.book.orders.get(api_key, []))
+        """Every order of this key, oldest first, as the venue's API renders it (visible to
+        queries or not yet)."""
+        with self.book.lock:
+            return [self.handler.render_order(o) for o in self.book.orders.get(api_key, [])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--venue", choices=VENUES, default="binance")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--key", default="")
     parser.add_argument("--secret", default="")
+    parser.add_argument("--passphrase", default="", help="OKX keys sign with one")
+    parser.add_argument("--withdrawals", action="store_true", help="the key may withdraw")
+    parser.add_argument("--visibility-delay-ms", type=int, default=0)
+    parser.add_argument("--reject-reused-ids", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    fake = FakeExchange(port=args.port)
+    fake = FakeExchange(
+        venue=args.venue,
+        port=args.port,
+        reject_reused_ids=args.reject_reused_ids,
+        visibility_delay_ms=args.visibility_delay_ms,
+    )
     if args.key:
-        fake.add_key(args.key, args.secret)
-    log.info("fake exchange on %s", fake.url)
+        fake.add_key(
+            args.key, args.secret, passphrase=args.passphrase, withdrawals=args.withdrawals
+        )
+    log.info("fake %s exchange on %s", args.venue, fake.url)
     try:
         fake.server.serve_forever()
     except KeyboardInterrupt:

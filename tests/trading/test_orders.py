@@ -7,13 +7,16 @@ neither sends nor records."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlmodel import select
 
+from core import bots
 from core.accounts import account_exchange
-from core.errors import OrderStateUnknown
+from core.errors import AppError, ExchangeNotSupported, OrderStateUnknown
 from core.exchanges import Exchange
-from core.models import BotOrder, Tick, Trade
+from core.models import BotOrder, Tick, Trade, User
 from core.platform.db import read_now_ms
 from core.trading import orders, scheduler
 from core.trading import tick as engine
@@ -32,13 +35,19 @@ class LateAndLossy(Exchange):
     def __init__(self, paper: Exchange, *, lose: int = 1) -> None:
         self.paper, self.lose, self.visible = paper, lose, False
         self.id, self.creates, self.lookups = paper.id, 0, 0
+        self.ack_only = False  # answer a create with "accepted", the fill left out
+        self.refuse: AppError | None = None  # raised before any request
 
     def create_order(self, **order):
+        if self.refuse is not None:
+            raise self.refuse
         self.creates += 1
         result = self.paper.create_order(**order)
         if self.lose:
             self.lose -= 1
             raise OrderStateUnknown("the answer was lost")
+        if self.ack_only:
+            return replace(result, status="open", filled=0.0, average=None, cost=0.0, fee=0.0)
         return result
 
     def fetch_order(self, *, symbol, client_order_id):
@@ -77,6 +86,9 @@ def world(rt, monkeypatch):
     def lossy(rt_, *, account_id, clock=None):
         if "x" not in venue:
             venue["x"] = LateAndLossy(account_exchange(rt_, account_id=account_id, clock=clock))
+            venue["x"].lose = venue.get("lose", 1)
+            venue["x"].ack_only = venue.get("ack_only", False)
+            venue["x"].refuse = venue.get("refuse")
         return venue["x"]
 
     monkeypatch.setattr(engine, "account_exchange", lossy)
@@ -187,3 +199,49 @@ def test_start_up_reconciliation_leaves_a_running_ticks_orders_alone(world):
         s.get(Tick, claim[0]).lease_until_ms = 0  # the worker died: its lease ran out
     engine.reconcile_all(rt, clock=lambda: candle + MIN + 1_000)
     assert [o.status for o in _orders(rt, bot)] == ["never_placed"]
+
+
+def test_an_acknowledged_market_order_is_looked_up_until_its_fill_is_known(world):
+    """Most venues answer a create with "accepted" only: the order stays open (looked up with
+    backoff, the bot waiting) until the look-up shows its fill, which is then applied once."""
+    rt, bot = world["rt"], world["bot"]
+    world["venue"].update(lose=0, ack_only=True)
+    first = _tick(rt, bot, T0 + 100 * MIN)
+    (order,) = _orders(rt, bot)
+    assert first == "ok: 1 order(s)" and order.status == "open" and order.filled == 0
+    with rt.read() as s:
+        assert s.exec(select(Trade).where(Trade.bot_id == bot.id)).all() == []
+    _check_now(rt, order.id)
+    assert _tick(rt, bot, T0 + 101 * MIN).startswith("failed: waiting")  # not visible yet
+    world["venue"]["x"].visible = True
+    _check_now(rt, order.id)
+    _tick(rt, bot, T0 + 102 * MIN)
+    settled = _orders(rt, bot)[0]
+    with rt.read() as s:
+        trades = s.exec(select(Trade).where(Trade.entry_order_id == settled.id)).all()
+    assert settled.status == "closed" and settled.filled > 0 and len(trades) == 1
+    assert world["venue"]["x"].creates >= 1 and _orders(rt, bot)[0].id == order.id
+
+
+def test_an_order_refused_before_any_request_is_rejected_not_left_sending(world):
+    rt, bot = world["rt"], world["bot"]
+    world["venue"]["refuse"] = ExchangeNotSupported("this exchange is paper-only now")
+    outcome = _tick(rt, bot, T0 + 100 * MIN)
+    (order,) = _orders(rt, bot)
+    assert order.status == "rejected" and "paper-only" in order.error
+    assert outcome == "ok: 1 order(s)" and world["venue"]["x"].creates == 0
+
+
+def test_a_paused_bots_unknown_order_is_settled_without_a_tick(world):
+    """The worker's minute task (reconcile_all) looks unknown orders up even when their bot
+    no longer ticks."""
+    rt, bot = world["rt"], world["bot"]
+    _tick(rt, bot, T0 + 100 * MIN)
+    (order,) = _orders(rt, bot)
+    with rt.session() as s:
+        owner = s.get(User, bot.owner_id)
+        bots.change_status(s, owner=owner, bot_id=bot.id, action="pause")
+    world["venue"]["x"].visible = True
+    _check_now(rt, order.id)
+    assert engine.reconcile_all(rt, clock=lambda: T0 + 102 * MIN) == 1
+    assert _orders(rt, bot)[0].status == "closed"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.accounts import onboarding as account_checks
 from core.models import BotOrder, Tick, WorkerHeartbeat
@@ -128,7 +128,11 @@ def test_sigkilled_workers_never_lose_or_double_an_order(data_dir):
                 open_ticks = s.exec(
                     select(Tick).where(Tick.status.in_(("queued", "running")))
                 ).all()
-                pending = s.exec(select(BotOrder).where(BotOrder.status == "pending_submit")).all()
+                pending = s.exec(
+                    select(BotOrder).where(
+                        col(BotOrder.status).in_(("pending_submit", "sending", "unknown", "open"))
+                    )
+                ).all()
             return not open_ticks and not pending
 
         deadline = time.monotonic() + 240
