@@ -19,20 +19,17 @@ from sqlmodel import Session, col, select
 from core import bots
 from core.accounts import account_exchange
 from core.errors import AppError, ExchangeTemporaryError, SecretUnreadable
-from core.exchanges import Exchange, PaperExchange, timeframe_ms
-from core.models import Bot, BotOrder, BotStatus, EventKind, OrderStatus, TickOutcome, Trade, utcnow
+from core.exchanges import Exchange, PaperExchange
+from core.models import Bot, BotOrder, BotStatus, EventKind, OrderStatus, TickOutcome, utcnow
 from core.platform.runtime import Runtime
 from core.strategy import (
     BotState,
-    Intent,
     Risk,
-    close_lots,
     decide,
-    get_strategy,
-    open_lot,
     order_quote,
 )
 from core.trading import orders, signal
+from core.trading.fills import on_filled
 
 log = logging.getLogger(__name__)
 MAX_FAILURES = 3  # ticks in a row with exchange errors before a bot goes to error
@@ -250,97 +247,6 @@ def plan_in_session(
             session, bot=row, status=BotStatus.PAUSED, reason=reason, event=EventKind.RISK_PAUSE
         )
     return created
-
-
-def on_filled(
-    bot_id: int, *, locked: bool = False, new_trades: list | None = None
-) -> orders.OnFilled:
-    """Apply a fill to the bot's lots and trades (in the transaction recording the fill).
-
-    `locked`: the caller has read the bot row for update in this session already.
-    `new_trades`: a buy's Trade row is not flushed for its id here; (bot, trade) is appended
-    and the caller flushes once and calls `link_new_trades` (batches: one buy per bot)."""
-
-    def apply(session: Session, order: BotOrder) -> None:
-        if locked:
-            bot = session.get(Bot, bot_id)
-        else:
-            bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).one()
-        state = BotState.loads(bot.state)
-        detail = json.loads(order.detail or "{}")
-        strategy = get_strategy(bot.strategy)
-        params = strategy.validate(json.loads(bot.params or "{}"))
-        price, amount = float(order.average), float(order.filled)
-        fill_ts = order.candle_ts + timeframe_ms(bot.timeframe)
-        if order.side == "buy":
-            intent = Intent("buy", order.purpose, amount, level=detail.get("level"))
-            lot = open_lot(
-                state,
-                intent,
-                amount=amount,
-                price=price,
-                fee=order.fee,
-                ts=fill_ts,
-                mode=strategy.mode,
-                params=params,
-            )
-            trade = Trade(
-                bot_id=bot.id,
-                symbol=bot.symbol,
-                amount=amount,
-                entry_ts=fill_ts,
-                entry_price=price,
-                entry_fee=order.fee,
-                entry_order_id=order.id,
-            )
-            session.add(trade)
-            if new_trades is None:
-                session.flush()
-                lot.trade_id = trade.id
-            else:
-                new_trades.append((bot, trade))
-        else:
-            wanted = set(detail.get("trades") or [])
-            idx = tuple(i for i, lot in enumerate(state.lots) if lot.trade_id in wanted)
-            intent = Intent("sell", order.purpose, amount, idx)
-            for lot, fee, pnl in close_lots(
-                state,
-                intent,
-                price=price,
-                fee=order.fee,
-                ts=fill_ts,
-                cooldown_ms=bot.cooldown_minutes * 60_000,
-            ):
-                trade = session.get(Trade, lot.trade_id)
-                trade.status, trade.exit_ts, trade.exit_price = "closed", fill_ts, price
-                trade.exit_fee, trade.pnl, trade.exit_reason = fee, pnl, order.purpose
-                trade.exit_order_id = order.id
-                session.add(trade)
-        bot.state = state.dumps()
-        session.add(bot)
-        bots.add_event(
-            session,
-            bot=bot,
-            kind=EventKind.FILL,
-            message=f"{order.side} {amount:g} {bot.symbol} at {price:g}",
-            data={"client_order_id": order.client_order_id, "fee": order.fee},
-        )
-
-    return apply
-
-
-def link_new_trades(session: Session, new_trades: list) -> None:
-    """After `on_filled(new_trades=...)`: flush once, then give each new lot its trade id."""
-    session.flush()
-    for bot, trade in new_trades:
-        state = BotState.loads(bot.state)
-        opened = (trade.entry_ts, trade.amount)
-        for lot in state.lots:  # the lot this buy opened: the first one without a trade
-            if lot.trade_id is None and (lot.entry_ts, lot.amount) == opened:
-                lot.trade_id = trade.id
-                break
-        bot.state = state.dumps()
-        session.add(bot)
 
 
 def reconcile_bot(rt: Runtime, exchange: Exchange, bot_id: int, *, lease: int | None = None) -> int:

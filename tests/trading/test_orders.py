@@ -20,6 +20,7 @@ from core.models import BotOrder, Tick, Trade, User
 from core.platform.db import read_now_ms
 from core.trading import orders, scheduler
 from core.trading import tick as engine
+from core.trading.fills import on_filled
 from tests.factories import make_bot, make_paper_account, make_user
 
 T0 = 1_767_225_600_000
@@ -145,12 +146,12 @@ def test_not_found_is_not_proof_until_the_deadline_has_passed(world):
     venue = world["venue"]["x"]
     for _ in range(3):
         _check_now(rt, order.id)
-        orders.reconcile_order(rt.session, venue, order.id, engine.on_filled(bot.id))
+        orders.reconcile_order(rt.session, venue, order.id, on_filled(bot.id))
     assert _orders(rt, bot)[0].status == "unknown" and venue.lookups == 3
     with rt.session() as s:
         row = s.get(BotOrder, order.id)
         row.deadline_ms, row.check_after_ms = read_now_ms(s) - 1, None
-    orders.reconcile_order(rt.session, venue, order.id, engine.on_filled(bot.id))
+    orders.reconcile_order(rt.session, venue, order.id, on_filled(bot.id))
     assert _orders(rt, bot)[0].status == "never_placed"
 
 
