@@ -268,6 +268,8 @@ class BotOrder(SQLModel, table=True):
     __table_args__ = (
         Index("ix_botorder_candle_ts", "candle_ts"),
         Index("ix_botorder_bot_id_candle_ts", "bot_id", "candle_ts"),
+        # A bot's unsettled orders: every tick reconciles them, Bot detail warns about them.
+        Index("ix_botorder_bot_id_status", "bot_id", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

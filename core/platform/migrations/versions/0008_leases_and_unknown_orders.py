@@ -23,10 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("deadline_ms", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("check_after_ms", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("checks", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.create_index("ix_botorder_bot_id_status", ["bot_id", "status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("botorder", schema=None) as batch_op:
+        batch_op.drop_index("ix_botorder_bot_id_status")
         for name in ("checks", "check_after_ms", "deadline_ms", "sent_at_ms"):
             batch_op.drop_column(name)
     with op.batch_alter_table("tick", schema=None) as batch_op:
