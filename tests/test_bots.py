@@ -122,3 +122,43 @@ def test_duplicate_names_are_refused(rt, world):
     create(rt, world)
     with pytest.raises(Conflict):
         create(rt, world)
+
+
+def test_exit_now_keeps_a_fill_committed_meanwhile_on_postgresql(pg_rt):
+    """ "Exit now" rewrites the bot's state: it must read it under the row lock, or a fill
+    committed while it ran disappears from the state (PostgreSQL; SQLite writers queue)."""
+    import threading
+
+    from core.strategy import BotState, Lot
+    from tests.factories import make_bot
+
+    rt = pg_rt
+    with rt.session() as s:
+        owner = make_user(s, username="alice")
+        account = make_paper_account(s, owner=owner)
+        bot = make_bot(s, owner=owner, account_id=account.id)
+    filled, proceed = threading.Event(), threading.Event()
+
+    def fill_in_flight():
+        with rt.session() as s:  # as core.trading.fills does: lock, add a lot, commit later
+            row = s.exec(select(Bot).where(Bot.id == bot.id).with_for_update()).one()
+            state = BotState.loads(row.state)
+            state.lots.append(
+                Lot(amount=1.0, entry_price=100.0, entry_ts=0, entry_fee=0.1, peak=100.0)
+            )
+            row.state = state.dumps()
+            s.add(row)
+            filled.set()
+            proceed.wait(10)
+
+    worker = threading.Thread(target=fill_in_flight)
+    worker.start()
+    assert filled.wait(10)
+    timer = threading.Timer(0.5, proceed.set)  # the fill commits while exit-now waits
+    timer.start()
+    with rt.session() as s:
+        bots.request_exit_now(s, owner=owner, bot_id=bot.id)
+    worker.join(10)
+    with rt.read() as s:
+        state = BotState.loads(s.get(Bot, bot.id).state)
+    assert state.exit_requested and len(state.lots) == 1
