@@ -56,7 +56,7 @@ def live_connector(creds: Credentials, settings: Settings) -> Exchange:
         secret=creds.secret,
         extra=dict(creds.extra),
         sandbox=creds.sandbox,
-        api_url=settings.exchange_api_url or None,
+        api_url=settings.exchange_api_url_for(creds.exchange_id),
         timeout_ms=settings.exchange_timeout_ms,
     )
 

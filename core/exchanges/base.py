@@ -172,11 +172,17 @@ class Exchange(ABC):
 
     @abstractmethod
     def fetch_order(self, *, symbol: str, client_order_id: str) -> OrderResult | None:
-        """The order with this client id, or None if the exchange never received it."""
+        """The order with this client id, or None if it is not found (yet): no proof that it
+        was never placed until `visibility_window_s` and `late_request_s` have passed."""
 
     @property
     def visibility_window_s(self) -> float:
         """Seconds a new order may take to show in `fetch_order` (0: at once)."""
+        return 0.0
+
+    @property
+    def late_request_s(self) -> float:
+        """Seconds after its timestamp a delayed order request may still be executed."""
         return 0.0
 
     @abstractmethod

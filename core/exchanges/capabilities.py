@@ -44,6 +44,10 @@ class Capability:
     wire_prefix: str = ""  # what ccxt puts in front of the id on the wire (and returns)
     lookup_lists: tuple[str, ...] = ()
     visibility_window_s: float = 5.0  # an order may take this long to show in queries
+    # A signed request held in transit is still executed when it arrives within this many
+    # seconds of its timestamp (Binance recvWindow as ccxt sends it, Bybit recv_window, OKX's
+    # 30 s); unknown: a minute. An order not found is never_placed only after it has passed.
+    late_request_s: float = 60.0
     note: str = ""
 
 
@@ -63,17 +67,18 @@ TABLE: dict[str, Capability] = {
              lookup_param="origClientOrderId",
              lookup_endpoint="GET /api/v3/order?origClientOrderId",
              cancel_param="origClientOrderId", reuse_after_fill=True,
-             id_max_len=36, id_chars=r"[.A-Z:/a-z0-9_-]",
+             id_max_len=36, id_chars=r"[.A-Z:/a-z0-9_-]", late_request_s=10.0,
              note="unique among OPEN orders only"),
         _row("okx", "clientOrderId", "clOrdId", **_DIRECT,
              lookup_param="clOrdId", lookup_endpoint="GET /api/v5/trade/order?clOrdId",
              cancel_param="clOrdId", reuse_after_fill=None,
-             id_max_len=32, id_chars="[A-Za-z0-9]", id_map="dash:X",
+             id_max_len=32, id_chars="[A-Za-z0-9]", id_map="dash:X", late_request_s=30.0,
              note="clOrdId is 1-32 alphanumerics: dashes are sent as 'X'"),
         _row("bybit", "clientOrderId", "orderLinkId", lookup="lists",
              lookup_param="orderLinkId", lookup_lists=_OPEN_THEN_DONE,
              lookup_endpoint="GET /v5/order/realtime, then /v5/order/history, ?orderLinkId=",
              cancel_param="orderLinkId", reuse_after_fill=False, id_max_len=36, id_chars=PLAIN,
+             late_request_s=5.0,
              note="fetch_order needs 'acknowledged' and sends orderId; reuse after 360 days"),
         _row("kucoin", "clientOrderId", "clientOid", **_DIRECT,
              lookup_param="clientOrderId", cancel_param="clientOrderId",

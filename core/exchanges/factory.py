@@ -43,7 +43,8 @@ def market_feed(
     settings: Settings | None = None,
     clock: Callable[[], int] | None = None,
 ) -> Exchange:
-    """Public market data (no key) for `exchange_id`; `clock` drives the sim feed's "now"."""
+    """Public market data (no key) for `exchange_id`; `clock` drives the sim feed's "now".
+    A live feed reaches `settings.exchange_api_url_for(exchange_id)` when one is set."""
     exchange_id = check_feed_id(exchange_id)
     if exchange_id == SIM:
         from core.exchanges.sim import SimExchange
@@ -57,7 +58,7 @@ def market_feed(
         api_key=None,
         secret=None,
         sandbox=False,
-        api_url=settings.exchange_api_url or None,
+        api_url=settings.exchange_api_url_for(exchange_id),
         timeout_ms=settings.exchange_timeout_ms,
     )
 

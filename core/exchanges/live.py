@@ -195,6 +195,10 @@ class LiveExchange(Exchange):
     def visibility_window_s(self) -> float:
         return getattr(caps.capability(self.id), "visibility_window_s", 0.0)
 
+    @property
+    def late_request_s(self) -> float:
+        return getattr(caps.capability(self.id), "late_request_s", 60.0)
+
     def _capability(self) -> caps.Capability:
         cap = caps.capability(self.id)
         if cap is None:

@@ -10,15 +10,19 @@ stops start-up with one line naming the variable to set.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
+import re
 import secrets as pysecrets
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigError
 
@@ -49,12 +53,24 @@ class Settings(BaseSettings):
     worker_scheduler: bool = True  # off: this worker runs ticks but does not schedule them
     demo: bool | None = None  # None: on in development, off in production
     exchange_api_url: str = ""  # test/fake exchange override for ccxt urls['api']
+    # Per exchange, before exchange_api_url: "binance=http://127.0.0.1:9001,okx=http://..."
+    exchange_api_urls: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     exchange_timeout_ms: int = Field(default=10_000, ge=100, le=120_000)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("exchange_api_urls", mode="before")
+    @classmethod
+    def _api_urls(cls, value: object) -> object:
+        return parse_api_urls(value)
+
+    def exchange_api_url_for(self, exchange_id: str) -> str | None:
+        """Where ccxt reaches `exchange_id` instead of its real API (tests, fake exchanges):
+        its own entry in `exchange_api_urls`, else `exchange_api_url`; None: the real one."""
+        return self.exchange_api_urls.get(exchange_id) or self.exchange_api_url or None
 
     @property
     def is_production(self) -> bool:
@@ -84,6 +100,66 @@ class Settings(BaseSettings):
         return [v for v in values if len(v) >= 8]
 
 
+_EXCHANGE_ID = re.compile(r"[a-z][a-z0-9]*")
+_API_URLS_FORM = "write it as exchange=http://host:port, comma-separated"
+
+
+@cache
+def _ccxt_ids() -> frozenset[str] | None:
+    """The exchange ids of the installed ccxt: one module per exchange in its package folder
+    (read from disk: importing ccxt takes a second, and only core.exchanges imports it)."""
+    spec = importlib.util.find_spec("ccxt")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return frozenset(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
+
+
+def parse_api_urls(value: object) -> dict[str, str]:
+    """`{exchange id: base URL}` from "binance=http://127.0.0.1:9001, okx=..." (commas or
+    new lines) or a mapping. Each id must be a ccxt exchange id, once; each URL http(s)://
+    host[:port] (ccxt keeps its own paths, so a path here would be ignored: refused)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    elif isinstance(value, str):
+        pairs = []
+        for part in filter(None, (p.strip() for p in value.replace("\n", ",").split(","))):
+            exchange_id, sep, url = part.partition("=")
+            if not sep:
+                raise ValueError(f"{part!r} has no '=': {_API_URLS_FORM}")
+            pairs.append((exchange_id, url))
+    else:
+        raise ValueError(f"expected text or a mapping: {_API_URLS_FORM}")
+    known = _ccxt_ids()
+    urls: dict[str, str] = {}
+    for raw_id, raw_url in pairs:
+        exchange_id, url = raw_id.strip().lower(), raw_url.strip()
+        if not _EXCHANGE_ID.fullmatch(exchange_id) or (
+            known is not None and exchange_id not in known
+        ):
+            raise ValueError(f"unknown exchange {raw_id.strip()!r} (use a ccxt id, e.g. binance)")
+        if exchange_id in urls:
+            raise ValueError(f"{exchange_id} is given twice")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(f"{exchange_id}: {url!r} is not an http(s)://host[:port] URL")
+        urls[exchange_id] = url.rstrip("/")
+    return urls
+
+
 def _from_secrets(secrets: Mapping | None) -> dict[str, object]:
     """Settings values from a secrets.toml mapping; env vars override them."""
     if not secrets:
@@ -107,7 +183,8 @@ def load_settings(secrets: Mapping | None = None) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "?"
-        raise ConfigError(f"Invalid setting {ENV_PREFIX}{field.upper()}: {first['msg']}.") from None
+        why = str(first["msg"]).removeprefix("Value error, ")  # our validators' own words
+        raise ConfigError(f"Invalid setting {ENV_PREFIX}{field.upper()}: {why}.") from None
     return ensure_secrets(settings)
 
 

@@ -126,9 +126,11 @@ def holds(session: Session, bot_id: int, candle_ts: int, lease: int) -> bool:
 
 
 def deadline_after_ms(exchange: Exchange, timeout_ms: int) -> int:
-    """How long after sending an order that is not found may still appear at the venue."""
-    window_ms = int(getattr(exchange, "visibility_window_s", 0.0) * 1000)
-    return timeout_ms + window_ms + DEADLINE_MARGIN_MS
+    """How long after sending an order that is not found may still appear at the venue: a
+    request held in transit is executed as long as the venue accepts its timestamp (our
+    client may have given up long before), then it may take the visibility window to show."""
+    late_ms = max(timeout_ms, int(exchange.late_request_s * 1000))
+    return late_ms + int(exchange.visibility_window_s * 1000) + DEADLINE_MARGIN_MS
 
 
 def send(

@@ -67,3 +67,56 @@ def test_default_database_is_sqlite_in_the_data_dir(data_dir):
     settings = load_settings()
     assert settings.resolved_database_url == f"sqlite:///{(data_dir / 'steadybot.db').resolve()}"
     assert settings.demo_enabled is False  # STEADYBOT_DEMO=0 in tests
+
+
+def test_exchange_api_urls_map_each_exchange_before_the_single_url(monkeypatch):
+    monkeypatch.setenv("STEADYBOT_EXCHANGE_API_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv(
+        "STEADYBOT_EXCHANGE_API_URLS",
+        " binance=http://127.0.0.1:9001, OKX=http://127.0.0.1:9002/\nbybit=https://localhost:9003",
+    )
+    settings = load_settings()
+    assert settings.exchange_api_urls == {
+        "binance": "http://127.0.0.1:9001",
+        "okx": "http://127.0.0.1:9002",
+        "bybit": "https://localhost:9003",
+    }
+    assert settings.exchange_api_url_for("okx") == "http://127.0.0.1:9002"
+    assert settings.exchange_api_url_for("kraken") == "http://127.0.0.1:9000"  # the fallback
+    monkeypatch.delenv("STEADYBOT_EXCHANGE_API_URL")
+    assert load_settings().exchange_api_url_for("kraken") is None  # the real API
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("binnance=http://127.0.0.1:9001", "unknown exchange 'binnance'"),
+        ("sim=http://127.0.0.1:9001", "unknown exchange 'sim'"),
+        ("binance http://127.0.0.1:9001", "has no '='"),
+        ("binance=ftp://127.0.0.1:9001", "is not an http(s)://host[:port] URL"),
+        ("binance=127.0.0.1:9001", "is not an http(s)://host[:port] URL"),
+        ("binance=http://127.0.0.1:99999", "is not an http(s)://host[:port] URL"),
+        ("binance=http://127.0.0.1:9001/api", "is not an http(s)://host[:port] URL"),
+        ("okx=http://a:1,okx=http://b:2", "okx is given twice"),
+    ],
+)
+def test_bad_exchange_api_urls_stop_start_up_naming_the_variable(monkeypatch, value, says):
+    monkeypatch.setenv("STEADYBOT_EXCHANGE_API_URLS", value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert err.value.message.startswith("Invalid setting STEADYBOT_EXCHANGE_API_URLS: ")
+    assert says in err.value.message
+    assert "Value error" not in err.value.message
+
+
+def test_live_connector_and_market_feed_use_the_exchange_s_own_url(monkeypatch):
+    from core.accounts.credentials import Credentials, live_connector
+    from core.exchanges import market_feed
+
+    monkeypatch.setenv("STEADYBOT_EXCHANGE_API_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("STEADYBOT_EXCHANGE_API_URLS", "okx=http://127.0.0.1:9002")
+    settings = load_settings()
+    creds = Credentials(exchange_id="okx", api_key="k", secret="s", extra={"password": "p"})
+    assert live_connector(creds, settings).api_url == "http://127.0.0.1:9002"
+    assert market_feed("okx", settings=settings).api_url == "http://127.0.0.1:9002"
+    assert market_feed("binance", settings=settings).api_url == "http://127.0.0.1:9000"
