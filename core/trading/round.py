@@ -50,6 +50,7 @@ from core.models import (
 from core.strategy import BotState, Risk, decide, order_quote
 from core.trading import scheduler
 from core.trading import tick as engine
+from core.trading.fills import link_new_trades, on_filled
 from core.trading.orders import record_result
 from core.trading.signal import Signal
 
@@ -278,7 +279,7 @@ def send_round(
                 bot = bots[plan.tick[1]]
                 engine.mark_done(bot, plan.tick[2], now)
                 s.add(bot)
-        engine.link_new_trades(s, new_trades)
+        link_new_trades(s, new_trades)
     for plan in planned:
         tick_id, bot_id, _candle = plan.tick
         if tick_id in lost:
@@ -364,7 +365,7 @@ def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
 
 
 def _record(session, plan: Planned, results: dict, rows: dict, new_trades: list) -> None:
-    apply_fill = engine.on_filled(plan.tick[1], locked=True, new_trades=new_trades)
+    apply_fill = on_filled(plan.tick[1], locked=True, new_trades=new_trades)
     for order_id, *_rest in plan.orders:
         if order_id not in results:
             continue
