@@ -281,8 +281,10 @@ class BotOrder(SQLModel, table=True):
     symbol: str = Field(max_length=32)
     side: str = Field(max_length=4)
     type: str = Field(default="market", max_length=8)
-    amount: float
+    amount: float  # a market buy with a budget: the estimate at the decision, then the fill's
     price: float | None = None
+    # Market buys: the quote to spend, fee included; the amount is sized at the fill price.
+    budget: float | None = None
     status: str = Field(default="pending_submit", max_length=16, index=True)  # an OrderStatus
     purpose: str = Field(default="entry", max_length=16)  # entry|exit|take_profit|stop_loss|...
     detail: str = Field(default="", max_length=2000)  # JSON: the trades a sell closes, grid level

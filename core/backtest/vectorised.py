@@ -4,9 +4,11 @@ Applies when the outcome depends on the signals alone: signal strategy, one posi
 stop-loss / take-profit / trailing stop, no cooldown, no drawdown limit, and a fixed quote per
 order. Position state is then a function of the signal events (an entry while flat opens, an
 exit while long closes, a candle with both flips the state), so every entry and exit is found
-with numpy; fill prices, amounts, fees and PnL use the same arithmetic as `core.strategy.risk`,
-with the rounding of `Market.to_step` reproduced exactly. The cash is checked afterwards: if the
-spend cap or the balance would have limited any buy, `walk` returns False and the caller walks.
+with numpy; fill prices, amounts (sized at the fill price, `core.strategy.risk.fill_amount`),
+fees and PnL use the same arithmetic as `core.strategy.risk`, with the rounding of
+`Market.to_step` reproduced exactly. The rest is checked afterwards: if the cash would have
+capped a budget or a fill fell below the market's minimums, `walk` returns False and the caller
+walks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 import numpy as np
 
 from core.exchanges import Market, step_decimals, to_step
-from core.strategy import SPEND_CAP, Risk
+from core.strategy import Risk
 
 _KEYS = (
     "entry_time",
@@ -63,19 +65,21 @@ def walk(book, a: dict, ctx) -> bool:
     _mode, _params, _risk, market, fee_rate, slip, (quote, _pct) = ctx
     ts, open_, close = a["ts"], a["open"], a["close"]
     n = len(ts)
-    amounts_at, valid = _valid_entries(a, market, quote)
+    valid = _valid_entries(a, market, quote, fee_rate)
     e, x = _positions(valid, np.asarray(a["exit"], dtype=bool))
     if len(e) and e[-1] == n - 1:  # decided on the last candle: nothing fills it
         e = e[:-1]
         x = x[: len(e)]
     if not len(e):
         return True
-    amount = amounts_at[e]
     fin = e + 1
     ended = bool(len(x) < len(e) or x[-1] == n - 1)
     x = x[: len(e) - 1] if ended else x
     fout = x + 1
     p_in = to_steps(open_[fin] * (1 + slip / 1e4), market.price_step, "round")
+    amount = fill_amounts(np.full(len(e), float(quote)), p_in, fee_rate, market)
+    if not np.all(amount > 0):  # a fill below the minimums: the walk skips it
+        return False
     p_out = to_steps(open_[fout] * (1 - slip / 1e4), market.price_step, "round")
     if ended:
         p_out = np.append(p_out, float(close[-1]))
@@ -91,9 +95,7 @@ def walk(book, a: dict, ctx) -> bool:
     deltas[2::2] = cost_out - fee_out
     cash = np.cumsum(deltas)
     before = cash[0:-1:2]
-    if np.any(before * SPEND_CAP / (1 + fee_rate) < quote) or np.any(
-        amount * p_in + fee_in > before
-    ):
+    if np.any(before < quote) or np.any(amount * p_in + fee_in > before):
         return False
     book.cash = float(cash[-1])
     columns = (ts[fin], ts[fout], p_in, p_out, amount, fee_in + share, pnl)
@@ -103,20 +105,34 @@ def walk(book, a: dict, ctx) -> bool:
     return True
 
 
-def _valid_entries(a: dict, market: Market, quote: float) -> tuple[np.ndarray, np.ndarray]:
-    """Amount `buy_amount` gives on each entry candle (uncapped) and where it is > 0."""
+def fill_amounts(budget: np.ndarray, price: np.ndarray, fee_rate: float, market: Market):
+    """`core.strategy.risk.fill_amount` over arrays, bit for bit (0.0 below the minimums)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amount = to_steps(budget / (price * (1 + fee_rate)), market.amount_step, "floor")
+    cost = amount * price
+    over = np.flatnonzero(cost + cost * fee_rate > budget)
+    if len(over):
+        step = market.amount_step
+        lower = amount[over] - step if step else amount[over] * (1 - 2.0**-50)
+        amount[over] = to_steps(lower, step, "floor") if step else lower
+    bad = (
+        ~(budget > 0)
+        | ~(price > 0)
+        | (amount <= 0)
+        | (amount < market.min_amount)
+        | (amount * price < market.min_notional)
+    )
+    return np.where(bad, 0.0, amount)
+
+
+def _valid_entries(a: dict, market: Market, quote: float, fee_rate: float) -> np.ndarray:
+    """Entry candles where the budget buys at least the minimums at the decision close."""
     close = a["close"]
-    n = len(close)
+    valid = np.zeros(len(close), dtype=bool)
     cand = np.flatnonzero(np.asarray(a["entry"], dtype=bool) & (a["ts"] >= 0))
-    cand = cand[close[cand] > 0] if quote > 0 else cand[:0]
-    c = close[cand]
-    amount = to_steps(quote / c, market.amount_step, "floor")
-    ok = ~((amount < market.min_amount) | (amount * c < market.min_notional) | (amount <= 0))
-    amounts_at = np.zeros(n)
-    amounts_at[cand] = amount
-    valid = np.zeros(n, dtype=bool)
-    valid[cand[ok]] = True
-    return amounts_at, valid
+    amount = fill_amounts(np.full(len(cand), float(quote)), close[cand], fee_rate, market)
+    valid[cand[amount > 0]] = True
+    return valid
 
 
 def _positions(entry: np.ndarray, exit_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

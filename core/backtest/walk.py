@@ -27,6 +27,7 @@ from core.strategy import (
     Risk,
     close_lots,
     decide,
+    fill_amount,
     fill_price,
     get_strategy,
     open_lot,
@@ -126,17 +127,23 @@ def _step(book: _Book, i: int, a: dict, ctx) -> None:
     ts_fill, open_next = a["ts"][i + 1].item(), a["open"][i + 1].item()
     for intent in intents:
         price = fill_price(open_next, intent.side, slip, market)
-        cost = intent.amount * price
+        amount = intent.amount
+        if intent.side == "buy":  # sized at the fill price (core.strategy.risk)
+            amount = fill_amount(intent.budget, price, fee_rate, market)
+            if amount <= 0:
+                book.skipped.append(f"{ts_fill}: {intent.budget:g} buys less than the minimum")
+                continue
+        cost = amount * price
         fee = cost * fee_rate
         if intent.side == "buy":
             if cost + fee > book.cash:
-                book.skipped.append(f"{ts_fill}: insufficient balance for {intent.amount}")
+                book.skipped.append(f"{ts_fill}: insufficient balance for {amount}")
                 continue
             book.cash -= cost + fee
             open_lot(
                 book.state,
                 intent,
-                amount=intent.amount,
+                amount=amount,
                 price=price,
                 fee=fee,
                 ts=ts_fill,

@@ -86,6 +86,23 @@ class Market:
         return to_step(price, self.price_step, round)
 
 
+def fill_amount(budget: float, price: float, fee_rate: float, market: Market) -> float:
+    """What `budget` (quote, fee included) buys at `price`: rounded down to the amount step,
+    with amount * price + fee <= budget; 0.0 below the market's min amount or min notional.
+    Every buy with a budget (backtest, paper, live without a cost-based market buy) is sized
+    by this at its fill price."""
+    if not budget > 0 or not price > 0:
+        return 0.0
+    amount = market.round_amount(budget / (price * (1 + fee_rate)))
+    cost = amount * price
+    if cost + cost * fee_rate > budget:  # the division or the step's rounding went up
+        step = market.amount_step
+        amount = market.round_amount(amount - step) if step else amount * (1 - 2.0**-50)
+    if amount <= 0 or amount < market.min_amount or amount * price < market.min_notional:
+        return 0.0
+    return amount
+
+
 @functools.lru_cache(maxsize=256)
 def step_decimals(step: float) -> int:
     return max(0, -math.floor(math.log10(step))) if step < 1 else 0
@@ -167,8 +184,12 @@ class Exchange(ABC):
         amount: float,
         client_order_id: str,
         price: float | None = None,
+        budget: float | None = None,
     ) -> OrderResult:
-        """Place an order. Idempotent by `client_order_id`: a repeat returns the existing order."""
+        """Place an order. Idempotent by `client_order_id`: a repeat returns the existing order.
+
+        `budget` (market buys): the quote to spend, fee included; the amount is what it buys at
+        the fill price (`fill_amount`), `amount` only the estimate made at the decision."""
 
     @abstractmethod
     def fetch_order(self, *, symbol: str, client_order_id: str) -> OrderResult | None:

@@ -48,6 +48,10 @@ class Capability:
     # seconds of its timestamp (Binance recvWindow as ccxt sends it, Bybit recv_window, OKX's
     # 30 s); unknown: a minute. An order not found is never_placed only after it has passed.
     late_request_s: float = 60.0
+    # A market buy can be given the quote to spend (ccxt's createMarketBuyOrderWithCost): a
+    # buy's budget is then spent at the fill price; otherwise the amount is sized from the
+    # last price with core.exchanges.live.PRICE_MARGIN.
+    cost_buy: bool = True
     note: str = ""
 
 
@@ -120,12 +124,13 @@ TABLE: dict[str, Capability] = {
              lookup_lists=_OPEN_THEN_ALL,
              lookup_endpoint="POST private/get-open-orders, POST private/get-order-history",
              cancel_param=None, reuse_after_fill=None, id_max_len=36, id_chars=PLAIN,
+             cost_buy=False,
              note="ccxt drops the unified clientOrderId; get-order-detail gets order_id null"),
         _row("bitstamp", "clientOrderId", "client_order_id", **_DIRECT,
              lookup_param="clientOrderId", lookup_endpoint="POST /api/v2/order_status/ "
              "client_order_id",
              cancel_param=None, reuse_after_fill=None, id_max_len=36, id_chars=PLAIN,
-             note="cancel_order by client id sends id=None"),
+             cost_buy=False, note="cancel_order by client id sends id=None"),
         _row("bingx", "clientOrderId", "newClientOrderId", lookup="lists", lookup_param=None,
              lookup_lists=_OPEN_THEN_DONE,
              lookup_endpoint="GET /openApi/spot/v1/trade/openOrders, .../trade/historyOrders",

@@ -21,12 +21,25 @@ import ccxt
 
 from core import errors
 from core.exchanges import capabilities as caps
-from core.exchanges.base import Balance, Candle, Exchange, Market, OrderResult, timeframe_ms
+from core.exchanges.base import (
+    DEFAULT_FEE,
+    Balance,
+    Candle,
+    Exchange,
+    Market,
+    OrderResult,
+    fill_amount,
+    timeframe_ms,
+)
 from core.exchanges.errormap import to_domain
 
 log = logging.getLogger(__name__)
 STATUS = {"closed": "closed", "canceled": "canceled", "cancelled": "canceled"}
 STATUS |= {"expired": "canceled", "rejected": "rejected"}  # anything else: "open"
+# A buy with a budget on an exchange without a cost-based market buy is sized from the last
+# price with this margin: the price may move up to 1 % before the order fills and the buy still
+# fits the budget (the unspent rest stays in the account).
+PRICE_MARGIN = 0.01
 REFUSED = (errors.ExchangeAuthError, errors.InsufficientFunds, errors.OrderRejected)
 SPOT_OPTIONS = {
     "binance": {
@@ -214,15 +227,32 @@ class LiveExchange(Exchange):
         amount: float,
         client_order_id: str,
         price: float | None = None,
+        budget: float | None = None,
     ) -> OrderResult:
         cap = self._capability()
-        self.market(symbol)
+        if budget is not None and (side != "buy" or type != "market" or not budget > 0):
+            raise errors.OrderRejected("A budget is for market buys of a positive amount.")
+        market = self.market(symbol)
         params = {cap.create_param: caps.to_wire(cap, client_order_id)}
+        call: tuple = (self.client.create_order, symbol, type, side, amount, price, params)
+        if budget is not None:  # a buy sized at its fill price (core.exchanges.base.fill_amount)
+            fee = market.taker_fee if market.taker_fee is not None else DEFAULT_FEE
+            if cap.cost_buy:  # the exchange spends the quote: cost + fee stay within the budget
+                cost = budget / (1 + fee)
+                call = (self.client.create_market_buy_order_with_cost, symbol, cost, params)
+                amount = 0.0  # known from the answer
+            else:  # from the freshest price, with a margin for the move until the fill
+                last = self.last_price(symbol)
+                amount = fill_amount(budget * (1 - PRICE_MARGIN), last, fee, market)
+                if amount <= 0:
+                    raise errors.OrderRejected(
+                        f"A budget of {budget:.8g} {market.quote} buys less than the minimum "
+                        f"order for {symbol} at {last:.8g}."
+                    )
+                call = (self.client.create_order, symbol, type, side, amount, price, params)
         sent = {"symbol": symbol, "side": side, "type": type, "amount": amount, "price": price}
         try:
-            raw = self._call(
-                self.client.create_order, symbol, type, side, amount, price, params, retry=False
-            )
+            raw = self._call(*call, retry=False)
         except REFUSED:  # the exchange answered: no order
             raise
         except errors.ExchangeTemporaryError as exc:
@@ -333,6 +363,12 @@ def _order(raw: dict, client_order_id: str, known: dict | None = None) -> OrderR
     status = STATUS.get(raw.get("status") or "", "open")
     fee = raw.get("fee") or {}
     type_ = pick("type") or "market"
+    filled, average = float(raw.get("filled") or 0), raw.get("average")
+    cost = float(raw.get("cost") or 0)
+    if filled > 0 and average and cost > filled * float(average) * (1 + 1e-9):
+        # A market buy sized in quote on OKX: ccxt reports the quote asked for (`sz`) as the
+        # cost; what was spent is the filled amount (rounded down to the lot) at its price.
+        cost = filled * float(average)
     return OrderResult(
         client_order_id=client_order_id,
         symbol=pick("symbol"),
@@ -342,9 +378,9 @@ def _order(raw: dict, client_order_id: str, known: dict | None = None) -> OrderR
         status=status,
         price=pick("price") if type_ == "limit" else None,
         exchange_order_id=str(raw.get("id")) if raw.get("id") is not None else None,
-        filled=float(raw.get("filled") or 0),
-        average=raw.get("average"),
-        cost=float(raw.get("cost") or 0),
+        filled=filled,
+        average=average,
+        cost=cost,
         fee=float(fee.get("cost") or 0),
         fee_currency=fee.get("currency"),
         timestamp=raw.get("timestamp"),

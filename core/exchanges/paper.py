@@ -110,12 +110,19 @@ class PaperExchange(Exchange):
         amount: float,
         client_order_id: str,
         price: float | None = None,
+        budget: float | None = None,
     ) -> OrderResult:
         self._settle()
         existing = self._find(client_order_id)
         if existing is not None:
             return book.to_result(existing)
         market = self.market(symbol)
+        fee = market.taker_fee if market.taker_fee is not None else book.DEFAULT_FEE
+        now = self.clock()
+        ref = self._reference_price(symbol, now)
+        if budget is not None:  # sized at the fill price
+            fill = book.market_fill_price(market, "buy", ref, self.slippage)
+            amount = book.budget_amount(market, side, type, budget, fill, fee)
         order = book.new_order(
             market,
             account_id=self.account_id,
@@ -125,17 +132,12 @@ class PaperExchange(Exchange):
             amount=amount,
             price=price,
         )
-        now = self.clock()
-        ref = self._reference_price(symbol, now)
         marketable = type == "market" or (
             (side == "buy" and order.price >= ref) or (side == "sell" and order.price <= ref)
         )
         fill_price = None
         if marketable:
-            slipped = ref * (1 + self.slippage) if side == "buy" else ref * (1 - self.slippage)
-            if type == "limit":  # a limit never fills beyond its price
-                slipped = min(slipped, order.price) if side == "buy" else max(slipped, order.price)
-            fill_price = market.round_price(slipped) or slipped
+            fill_price = book.market_fill_price(market, side, ref, self.slippage, order.price)
         book.check_minimums(market, order.amount, fill_price or order.price)
         order.created_ms = now
         order.updated_ms = candle_open(now, "1m") + MINUTE
@@ -146,7 +148,6 @@ class PaperExchange(Exchange):
                     return book.to_result(again)
                 session.add(order)
                 if fill_price is not None:
-                    fee = market.taker_fee if market.taker_fee is not None else book.DEFAULT_FEE
                     book.fill(session, order, market, fill_price, fee, now, reserved=False)
                 else:
                     book.reserve(session, order, market)

@@ -12,7 +12,7 @@ import re
 from sqlmodel import Session, select
 
 from core.errors import Conflict, InsufficientFunds, InvalidInput, OrderRejected
-from core.exchanges.base import DEFAULT_FEE, Balance, Candle, Market, OrderResult
+from core.exchanges.base import DEFAULT_FEE, Balance, Candle, Market, OrderResult, fill_amount
 from core.models import ExchangeAccount, PaperBalance, PaperOrder
 from core.platform.inputs import clean_text
 
@@ -60,6 +60,35 @@ def new_order(
         created_ms=0,
         updated_ms=0,
     )
+
+
+def market_fill_price(
+    market: Market, side: str, ref: float, slippage: float, limit: float | None = None
+) -> float:
+    """The price a marketable order fills at: the reference price moved by the slippage
+    against the taker, never beyond a limit price, rounded to the price step."""
+    slipped = ref * (1 + slippage) if side == "buy" else ref * (1 - slippage)
+    if limit is not None:
+        slipped = min(slipped, limit) if side == "buy" else max(slipped, limit)
+    return market.round_price(slipped) or slipped
+
+
+def budget_amount(
+    market: Market, side: object, type: object, budget: object, price: float, fee_rate: float
+) -> float:
+    """The amount of a market buy given a budget (quote, fee included) at its fill price;
+    `OrderRejected` for a budget on anything else, or one that buys less than the minimums."""
+    if side != "buy" or type != "market":
+        raise OrderRejected("A budget is for market buys only.")
+    if not _positive(budget):
+        raise OrderRejected(f"The budget must be a positive number (got {budget!r}).")
+    amount = fill_amount(float(budget), price, fee_rate, market)
+    if amount <= 0:
+        raise OrderRejected(
+            f"A budget of {float(budget):.8g} {market.quote} buys less than the minimum "
+            f"order for {market.symbol} at {price:.8g}."
+        )
+    return amount
 
 
 def check_minimums(market: Market, amount: float, price: float) -> None:

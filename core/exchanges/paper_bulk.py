@@ -37,6 +37,7 @@ class MarketOrder:
     side: str
     amount: float
     client_order_id: str
+    budget: float | None = None  # a buy sized at the fill price (Exchange.create_order)
 
 
 Outcome = OrderResult | AppError | None  # None: not handled here (resting limit orders)
@@ -112,25 +113,26 @@ def place_market_orders(
 
 def _fill(session, feed, r: MarketOrder, balances: dict, prices: dict, clock, slip) -> PaperOrder:
     market = feed.market(r.symbol)
+    fee = market.taker_fee if market.taker_fee is not None else book.DEFAULT_FEE
+    now = clock()
+    start = candle_open(now, "1m")
+    if (r.symbol, start) not in prices:
+        prices[r.symbol, start] = PaperExchange.reference_price(feed, r.symbol, now)
+    price = book.market_fill_price(market, r.side, prices[r.symbol, start], slip)
+    amount = r.amount
+    if r.budget is not None:  # sized at the fill price
+        amount = book.budget_amount(market, r.side, "market", r.budget, price, fee)
     order = book.new_order(
         market,
         account_id=r.account_id,
         client_order_id=r.client_order_id,
         side=r.side,
         type="market",
-        amount=r.amount,
+        amount=amount,
         price=None,
     )
-    now = clock()
-    start = candle_open(now, "1m")
-    if (r.symbol, start) not in prices:
-        prices[r.symbol, start] = PaperExchange.reference_price(feed, r.symbol, now)
-    ref = prices[r.symbol, start]
-    slipped = ref * (1 + slip) if r.side == "buy" else ref * (1 - slip)
-    price = market.round_price(slipped) or slipped
     book.check_minimums(market, order.amount, price)
     order.created_ms, order.updated_ms = now, start + MINUTE
-    fee = market.taker_fee if market.taker_fee is not None else book.DEFAULT_FEE
     before = set(balances)
     try:
         book.fill(session, order, market, price, fee, now, reserved=False, balances=balances)

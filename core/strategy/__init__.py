@@ -1,19 +1,20 @@
-"""Strategies: pure DataFrame/array in, signals out. The registry lives here."""
+"""Strategies: candles (a DataFrame, or `Candles` arrays) in, signals out. The registry lives
+here."""
 
 from __future__ import annotations
 
 from core.errors import InvalidInput
-from core.strategy.base import Param, Strategy
+from core.strategy.base import Candles, Param, Strategy
 from core.strategy.builtin import Bollinger, Dca, Grid, Macd, RsiReversion, SmaCross
 from core.strategy.risk import (
-    SPEND_CAP,
     BotState,
     Intent,
     Lot,
     Risk,
-    buy_amount,
+    buy_budget,
     close_lots,
     decide,
+    fill_amount,
     fill_price,
     open_lot,
     order_quote,
@@ -24,16 +25,17 @@ REGISTRY: dict[str, Strategy] = {
 }
 
 __all__ = [
-    "SPEND_CAP",
     "BotState",
+    "Candles",
     "Intent",
     "Lot",
     "Param",
     "Risk",
     "Strategy",
-    "buy_amount",
+    "buy_budget",
     "close_lots",
     "decide",
+    "fill_amount",
     "fill_price",
     "get_strategy",
     "list_strategies",

@@ -1,10 +1,20 @@
 """The strategy interface: candles in, signals out, parameters declared.
 
-A strategy takes a candle DataFrame (columns ts, open, high, low, close, volume; oldest first)
-and its validated parameters, and returns boolean `entry` / `exit` columns decided on each
-candle's close. It never touches a database or an exchange. `mode` tells the trading rules
-(core.strategy.risk) how positions are built: "signal" (one entry/exit per signal), "dca" (safety
-orders and take-profit on the average entry) or "grid" (one lot per grid level).
+A strategy's `compute(candles, params)` gets the whole candle frame as a `Candles`: five float
+arrays of one length, oldest first (`open`, `high`, `low`, `close`, `volume`), and its validated
+parameters. It returns `(indicators, entry, exit)`: a dict of named arrays to draw on the chart
+and two boolean arrays, each decided on its candle's close. It never touches a database or an
+exchange. `compute` is the one implementation; the three ways in are:
+
+* `signals(df, params)`: a backtest. `df` is a candle DataFrame (columns ts, open, high, low,
+  close, volume); `entry` / `exit` columns are added, False during the warm-up.
+* `indicators(df, params)`: the chart's lines, as Series on `df`'s index.
+* `last_signal(candles, params)`: a bot tick (the hot path): entry / exit on the last candle of
+  the `window(params)` candles it read.
+
+`mode` tells the trading rules (core.strategy.risk) how positions are built: "signal" (one
+entry/exit per signal), "dca" (safety orders and take-profit on the average entry) or "grid"
+(one lot per grid level).
 """
 
 from __future__ import annotations
@@ -16,6 +26,31 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidInput
+
+COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True, slots=True)
+class Candles:
+    """The candle frame a strategy computes on: float arrays of one length, oldest first."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @classmethod
+    def of(cls, frame) -> Candles:
+        """From anything indexed by column name: a candle DataFrame or a dict of arrays."""
+        return cls(*(np.asarray(frame[c], dtype=float) for c in COLUMNS))
+
+    def __len__(self) -> int:
+        return len(self.close)
+
+    def __getitem__(self, rows: slice) -> Candles:
+        """The candles in a slice of rows (views, no copy): `candles[-window:]`."""
+        return Candles(*(getattr(self, c)[rows] for c in COLUMNS))
 
 
 @dataclass(frozen=True)
@@ -84,18 +119,18 @@ class Strategy:
 
     def window(self, params: dict) -> int:
         """Candles a bot tick reads so that its last signal equals the signal computed over
-        the whole history (what a backtest sees). Recursive indicators (EMAs) need more than
-        their warm-up: see Macd."""
+        the whole history (what a backtest sees). Recursive indicators (EMAs, Wilder's
+        averages) need more than their warm-up: see Macd and RsiReversion."""
         return self.warmup(params) + 2
 
-    def compute(self, close: np.ndarray, params: dict) -> tuple[dict, np.ndarray, np.ndarray]:
-        """(indicators, entry, exit) arrays over `close` — the one implementation."""
+    def compute(self, candles: Candles, params: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+        """(indicators, entry, exit) arrays over `candles` — the one implementation."""
         raise NotImplementedError
 
     def signals(self, df: pd.DataFrame, params: dict) -> pd.DataFrame:
-        close = df["close"].to_numpy(dtype=float)
-        _ind, entry, exit_ = self.compute(close, params)
-        warm = min(len(close), self.warmup(params))
+        candles = Candles.of(df)
+        _ind, entry, exit_ = self.compute(candles, params)
+        warm = min(len(candles), self.warmup(params))
         entry[:warm] = False
         exit_[:warm] = False
         out = df.copy()
@@ -103,12 +138,12 @@ class Strategy:
         return out
 
     def indicators(self, df: pd.DataFrame, params: dict) -> dict[str, pd.Series]:
-        ind, _e, _x = self.compute(df["close"].to_numpy(dtype=float), params)
+        ind, _e, _x = self.compute(Candles.of(df), params)
         return {k: pd.Series(v, index=df.index) for k, v in ind.items()}
 
-    def last_signal(self, close: np.ndarray, params: dict) -> tuple[bool, bool]:
+    def last_signal(self, candles: Candles, params: dict) -> tuple[bool, bool]:
         """Entry/exit decided on the last close of a short window (the bot tick's hot path)."""
-        if len(close) < self.warmup(params) + 1:
+        if len(candles) < self.warmup(params) + 1:
             return False, False
-        _ind, entry, exit_ = self.compute(np.asarray(close, dtype=float), params)
+        _ind, entry, exit_ = self.compute(candles, params)
         return bool(entry[-1]), bool(exit_[-1])

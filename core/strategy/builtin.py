@@ -1,4 +1,5 @@
-"""Built-in strategies. Each is a few lines over core.strategy.indicators."""
+"""Built-in strategies. Each is a few lines over core.strategy.indicators; they read only the
+close of the candle frame (a strategy may use open, high, low and volume too: see base.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from core.errors import InvalidInput
 from core.strategy import indicators as ind
-from core.strategy.base import Param, Strategy
+from core.strategy.base import Candles, Param, Strategy
 
 
 def _false(n: int) -> np.ndarray:
@@ -28,7 +29,8 @@ class SmaCross(Strategy):
     def warmup(self, p: dict) -> int:
         return p["slow"]
 
-    def compute(self, close, p):
+    def compute(self, candles: Candles, p: dict):
+        close = candles.close
         fast, slow = ind.sma(close, p["fast"]), ind.sma(close, p["slow"])
         return (
             {"sma_fast": fast, "sma_slow": slow},
@@ -39,9 +41,12 @@ class SmaCross(Strategy):
 
 class RsiReversion(Strategy):
     name, title = "rsi", "RSI mean reversion"
-    description = "Buy when RSI crosses up out of oversold; sell when it crosses into overbought."
+    description = (
+        "Buy when RSI (Wilder's, as on TradingView and TA-Lib) crosses up out of oversold; "
+        "sell when it crosses into overbought."
+    )
     params = (
-        Param("period", int, 14, 2, 200, "RSI length (candles)"),
+        Param("period", int, 14, 2, 200, "RSI length (candles; Wilder's smoothing)"),
         Param("oversold", float, 30.0, 1, 49, "Buy when RSI rises back above this"),
         Param("overbought", float, 70.0, 51, 99, "Sell when RSI rises above this"),
     )
@@ -49,7 +54,14 @@ class RsiReversion(Strategy):
     def warmup(self, p: dict) -> int:
         return p["period"] + 1
 
-    def compute(self, close, p):
+    def window(self, p: dict) -> int:
+        # Wilder's averages remember their seed: after k more candles its weight is
+        # (1 - 1/n)^k < e^(-k/n), e^-20 for k = 20 n. That many extra candles make a tick's RSI
+        # the backtest's.
+        return self.warmup(p) + 2 + 20 * p["period"]
+
+    def compute(self, candles: Candles, p: dict):
+        close = candles.close
         r = ind.rsi(close, p["period"])
         lo, hi = np.full(len(close), p["oversold"]), np.full(len(close), p["overbought"])
         return {"rsi": r}, ind.crossed_above(r, lo), ind.crossed_above(r, hi)
@@ -66,7 +78,8 @@ class Bollinger(Strategy):
     def warmup(self, p: dict) -> int:
         return p["period"]
 
-    def compute(self, close, p):
+    def compute(self, candles: Candles, p: dict):
+        close = candles.close
         mid = ind.sma(close, p["period"])
         std = ind.rolling_std(close, p["period"])
         lower, upper = mid - p["deviations"] * std, mid + p["deviations"] * std
@@ -96,12 +109,9 @@ class Macd(Strategy):
         # e^-20 for k = 10 (n + 1). That many extra candles make a tick's MACD the backtest's.
         return self.warmup(p) + 2 + 10 * (p["slow"] + 1) + 10 * (p["signal"] + 1)
 
-    def compute(self, close, p):
-        macd = ind.ema(close, p["fast"]) - ind.ema(close, p["slow"])
-        start = p["slow"] - 1
-        sig = np.full(len(close), np.nan)
-        if len(close) > start:
-            sig[start:] = ind.ema(macd[start:], p["signal"])
+    def compute(self, candles: Candles, p: dict):
+        close = candles.close
+        macd, sig, _hist = ind.macd(close, p["fast"], p["slow"], p["signal"])
         return (
             {"macd": macd, "macd_signal": sig},
             ind.crossed_above(macd, sig),
@@ -152,7 +162,8 @@ class Dca(Strategy):
     def warmup(self, p: dict) -> int:
         return p["lookback"] if p["dip_pct"] > 0 else 0
 
-    def compute(self, close, p):
+    def compute(self, candles: Candles, p: dict):
+        close = candles.close
         n = len(close)
         if p["dip_pct"] <= 0:
             return {}, np.ones(n, dtype=bool), _false(n)
@@ -182,8 +193,8 @@ class Grid(Strategy):
         if not 0 < p["lower"] < p["upper"]:
             raise InvalidInput("Grid needs 0 < 'lower' < 'upper'.")
 
-    def compute(self, close, p):
-        n = len(close)
+    def compute(self, candles: Candles, p: dict):
+        n = len(candles)
         lines = {f"grid_{i}": np.full(n, lvl) for i, lvl in enumerate(grid_levels(p))}
         return lines, _false(n), _false(n)
 

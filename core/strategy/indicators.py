@@ -1,8 +1,22 @@
-"""Indicators on numpy arrays (NaN until enough data)."""
+"""Indicators on numpy arrays (NaN until enough data), as TA-Lib and TradingView define them.
+
+* `sma`: the mean of the last n values.
+* `ema`: seeded with the SMA of the first n values, then alpha = 2/(n+1) (TA-Lib's EMA).
+* `rsi`: Wilder's RSI (TA-Lib's RSI, TradingView's `ta.rsi`): the first average gain and loss
+  are the simple means of the first n changes, then avg = (prev * (n-1) + current) / n;
+  RSI = 100 - 100 / (1 + avg_gain / avg_loss), 100 when avg_loss is 0. First value at index n.
+* `macd`: EMA(fast) - EMA(slow), its signal line the EMA of the MACD from its first value,
+  and the histogram their difference (TA-Lib's MACD after its warm-up).
+* `rolling_std`: population standard deviation (ddof 0) of the last n values, as in Bollinger
+  bands (TA-Lib's BBANDS).
+
+`tests/strategy/test_indicators.py` holds each one against TA-Lib on a public daily series.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def sma(x: np.ndarray, n: int) -> np.ndarray:
@@ -13,34 +27,56 @@ def sma(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def ema(x: np.ndarray, n: int) -> np.ndarray:
-    """EMA seeded with the SMA of the first n values (alpha 2/(n+1))."""
+def _smoothed(x: np.ndarray, n: int, alpha: float) -> np.ndarray:
+    """out[n-1] = mean(x[:n]); then out[i] = alpha * x[i] + (1 - alpha) * out[i-1].
+
+    The recursion runs in pandas' compiled `ewm(adjust=False)` (no Python loop), over the seed
+    followed by the values after it."""
     out = np.full(len(x), np.nan)
     if len(x) < n:
         return out
-    alpha = 2.0 / (n + 1)
-    out[n - 1] = x[:n].mean()
-    for i in range(n, len(x)):  # recursive by nature; windows are short in the hot path
-        out[i] = alpha * x[i] + (1 - alpha) * out[i - 1]
+    seeded = np.array(x[n - 1 :], dtype=float)
+    seeded[0] = x[:n].mean()
+    out[n - 1 :] = pd.Series(seeded, copy=False).ewm(alpha=alpha, adjust=False).mean().to_numpy()
     return out
 
 
+def ema(x: np.ndarray, n: int) -> np.ndarray:
+    """EMA seeded with the SMA of the first n values (alpha 2/(n+1))."""
+    return _smoothed(x, n, 2.0 / (n + 1))
+
+
+def wilder(x: np.ndarray, n: int) -> np.ndarray:
+    """Wilder's smoothing (RMA): seeded with the SMA of the first n values, alpha 1/n."""
+    return _smoothed(x, n, 1.0 / n)
+
+
 def rsi(x: np.ndarray, n: int) -> np.ndarray:
-    """Cutler's RSI (simple moving averages of gains and losses)."""
+    """Wilder's RSI (TA-Lib / TradingView); 100 where the average loss is 0."""
     out = np.full(len(x), np.nan)
     if len(x) <= n:
         return out
     d = np.diff(x)
-    gain = sma(np.where(d > 0, d, 0.0), n)
-    loss = sma(np.where(d < 0, -d, 0.0), n)
+    gain = wilder(np.where(d > 0, d, 0.0), n)[n - 1 :]
+    loss = wilder(np.where(d < 0, -d, 0.0), n)[n - 1 :]
     with np.errstate(divide="ignore", invalid="ignore"):
-        rs = np.where(loss == 0, np.inf, gain / loss)
-        out[1:] = np.where(loss == 0, 100.0, 100.0 - 100.0 / (1.0 + rs))
-    out[1:][np.isnan(gain)] = np.nan
+        # 100 * gain / (gain + loss) is 100 - 100 / (1 + gain / loss) without the cancellation
+        out[n:] = np.where(loss == 0, 100.0, 100.0 * gain / (gain + loss))
     return out
 
 
+def macd(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, ...]:
+    """(MACD line, signal line, histogram)."""
+    line = ema(x, fast) - ema(x, slow)
+    start = slow - 1
+    sig = np.full(len(x), np.nan)
+    if len(x) > start:
+        sig[start:] = ema(line[start:], signal)
+    return line, sig, line - sig
+
+
 def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
+    """Population standard deviation (ddof 0) of the last n values."""
     out = np.full(len(x), np.nan)
     if len(x) >= n:
         windows = np.lib.stride_tricks.sliding_window_view(x, n)

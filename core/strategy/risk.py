@@ -4,11 +4,15 @@ Decisions are made on a CLOSED candle; the resulting market orders fill at the N
 open plus slippage (buy: open * (1 + bps/1e4), sell: open * (1 - bps/1e4)), rounded to the
 market's price step; a fee of `fee_rate` of the cost is charged in quote on each side.
 
-Sizing: a buy spends min(order quote, 99.5 % of the free quote / (1 + fee)) — with a "% of
-balance" size the order quote is that share of the free quote — and its amount is that
-spend / decision close, rounded DOWN to the amount step. Below the market's min amount or min
-notional the buy is skipped with a reason; a buy that no longer fits the balance at the fill
-price is rejected (as the paper exchange would). Balances never go negative.
+Sizing happens at the fill: a buy carries a budget, min(order quote, free quote) — the order
+quote being a fixed quote amount, a share of the free quote ("% of balance") or all of it — and
+fills for what that budget buys at the fill price after the fee: amount = budget / (price *
+(1 + fee)), rounded DOWN to the amount step (`fill_amount`), so cost + fee never exceed the
+budget and an entry is never dropped because the next open moved. The decision checks the
+market's min amount and min notional at the decision close (no order when the budget is too
+small); a fill whose amount falls below them at the fill price is skipped with a reason.
+Backtest, paper and live apply the same rule (live: a cost-based market buy where the exchange
+has one, see core.exchanges.live). Balances never go negative.
 
 Positions are lots (one per filled buy). On each closed candle, for each lot and in this order:
 stop-loss (close <= entry * (1 - sl%)), take-profit (close >= the lot's target, by default
@@ -27,10 +31,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from core.exchanges import Market
+from core.exchanges import Market, fill_amount
 from core.models import OrderPurpose
-
-SPEND_CAP = 0.995
 
 
 @dataclass(frozen=True)
@@ -119,16 +121,12 @@ class Intent:
     amount: float
     lots: tuple[int, ...] = ()  # indexes into state.lots for sells
     level: int | None = None
+    budget: float | None = None  # buys: the quote to spend, fee included (sized at the fill)
 
 
-def buy_amount(quote: float, cash: float, close: float, market: Market, fee_rate: float) -> float:
-    spend = min(quote, cash * SPEND_CAP / (1 + fee_rate))
-    if spend <= 0 or close <= 0:
-        return 0.0
-    amount = market.round_amount(spend / close)
-    if amount < market.min_amount or amount * close < market.min_notional or amount <= 0:
-        return 0.0
-    return amount
+def buy_budget(order_quote: float, cash: float) -> float:
+    """The quote one buy may spend, fee included: the order quote, capped by the free cash."""
+    return max(0.0, min(order_quote, cash))
 
 
 def fill_price(open_price: float, side: str, slippage_bps: float, market: Market) -> float:
@@ -171,8 +169,9 @@ def decide(
     if buy is None:
         return intents
     purpose, level = buy
-    amount = buy_amount(order_quote, cash, close, market, fee_rate)
-    return [Intent("buy", purpose, amount, level=level)] if amount > 0 else []
+    budget = buy_budget(order_quote, cash)
+    amount = fill_amount(budget, close, fee_rate, market)  # at the close: what it would buy now
+    return [Intent("buy", purpose, amount, level=level, budget=budget)] if amount > 0 else []
 
 
 def _exits(state, *, close, exit_signal, mode, params, risk) -> list[Intent]:

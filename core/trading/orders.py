@@ -67,6 +67,7 @@ def prepare(
     amount: float,
     purpose: str,
     price: float | None = None,
+    budget: float | None = None,
     flush: bool = True,
 ) -> BotOrder:
     """The order row for this (bot, candle, seq): the existing one, or a new pending_submit
@@ -85,6 +86,7 @@ def prepare(
         side=side,
         amount=amount,
         price=price,
+        budget=budget,
         purpose=purpose,
         type="limit" if price is not None else "market",
     )
@@ -95,6 +97,8 @@ def prepare(
 
 
 def record_result(session: Session, order: BotOrder, result: OrderResult) -> None:
+    if order.budget is not None and result.amount > 0:  # sized at the fill: the real amount
+        order.amount = result.amount
     order.status = result.status
     order.exchange_order_id = result.exchange_order_id
     order.filled = result.filled
@@ -157,12 +161,18 @@ def send(
         order.status, order.sent_at_ms = OrderStatus.SENDING, now
         order.deadline_ms = now + deadline_after_ms(exchange, timeout_ms)
         session.add(order)
-        fields = (order.symbol, order.side, order.type, order.amount, order.price)
+        fields = (order.symbol, order.side, order.type, order.amount, order.price, order.budget)
         cid = order.client_order_id
-    symbol, side, type_, amount, price = fields
+    symbol, side, type_, amount, price, budget = fields
     try:
         result = exchange.create_order(
-            symbol=symbol, side=side, type=type_, amount=amount, price=price, client_order_id=cid
+            symbol=symbol,
+            side=side,
+            type=type_,
+            amount=amount,
+            price=price,
+            client_order_id=cid,
+            budget=budget,
         )
     except ExchangeTemporaryError:
         with session_factory() as session:

@@ -66,9 +66,8 @@ class Planned:
 
     tick: TickRef
     account_id: int
-    orders: list[tuple] = field(
-        default_factory=list
-    )  # (id, symbol, side, type, amount, price, cid)
+    # (id, symbol, side, type, amount, price, budget, cid) of each order
+    orders: list[tuple] = field(default_factory=list)
 
 
 # What deciding a tick reads of a bot (the full row is loaded only for ticks that trade).
@@ -155,7 +154,8 @@ def plan_round(
         s.flush()  # the new orders get their ids
         for plan, new in made:
             plan.orders = [
-                (o.id, o.symbol, o.side, o.type, o.amount, o.price, o.client_order_id) for o in new
+                (o.id, o.symbol, o.side, o.type, o.amount, o.price, o.budget, o.client_order_id)
+                for o in new
             ]
             planned.append(plan)
     outcomes.update(settled)  # only once committed
@@ -310,7 +310,9 @@ def _send_paper_market(rt, planned, results, failures, clock) -> list[Planned]:
             rest.append(plan)
     for feed_id, plans in by_feed.items():
         requests = [
-            MarketOrder(p.account_id, o[1], o[2], o[4], o[6]) for p in plans for o in p.orders
+            MarketOrder(p.account_id, o[1], o[2], o[4], o[7], budget=o[6])
+            for p in plans
+            for o in p.orders
         ]
         feed = market_feed(feed_id, settings=rt.settings, clock=clock)
         try:
@@ -344,7 +346,7 @@ def _now_ms() -> int:
 def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
     """As core.trading.orders.send, in the bot's order sequence; a temporary error stops the bot's
     remaining orders (they stay pending_submit for reconciliation) and is re-raised."""
-    for order_id, symbol, side, type_, amount, price, cid in plan.orders:
+    for order_id, symbol, side, type_, amount, price, budget, cid in plan.orders:
         try:
             results[order_id] = exchange.create_order(
                 symbol=symbol,
@@ -353,6 +355,7 @@ def _send(exchange: Exchange, plan: Planned, results: dict) -> None:
                 amount=amount,
                 price=price,
                 client_order_id=cid,
+                budget=budget,
             )
         except (OrderRejected, InsufficientFunds) as exc:
             log.info("order %s rejected: %s", cid, exc.message)

@@ -226,6 +226,7 @@ def plan_in_session(
             symbol=row.symbol,
             side=intent.side,
             amount=intent.amount,
+            budget=intent.budget,
             purpose=intent.purpose,
             flush=flush,
         )
@@ -236,7 +237,7 @@ def plan_in_session(
             session,
             bot=row,
             kind=EventKind.ORDER,
-            message=f"{intent.side} {intent.amount:g} {row.symbol} ({intent.purpose})",
+            message=_order_text(intent, row.symbol, found.market.quote),
             data={"client_order_id": order.client_order_id},
         )
     row.state = state.dumps()
@@ -247,6 +248,12 @@ def plan_in_session(
             session, bot=row, status=BotStatus.PAUSED, reason=reason, event=EventKind.RISK_PAUSE
         )
     return created
+
+
+def _order_text(intent, symbol: str, quote: str) -> str:
+    if intent.budget is not None:  # sized at the fill price
+        return f"{intent.side} {symbol} for {intent.budget:g} {quote} ({intent.purpose})"
+    return f"{intent.side} {intent.amount:g} {symbol} ({intent.purpose})"
 
 
 def reconcile_bot(rt: Runtime, exchange: Exchange, bot_id: int, *, lease: int | None = None) -> int:

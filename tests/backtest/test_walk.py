@@ -57,14 +57,16 @@ def dca(df, **kw):
 
 
 def test_signal_on_close_fills_next_open_with_fee_and_rounding():
-    # Candle 0 closes at 100 -> buy 100/100 = 1.000 at candle 1's open 101, fee 0.101.
+    # Candle 0 closes at 100 -> a 100 USDT budget, sized at candle 1's open 101:
+    # 100 / (101 * 1.001) = 0.98912 -> 0.989 (step 0.001), cost 99.889, fee 0.099889.
     # Candle 2 closes at 103 >= 101*1.02 = 103.02? no; candle 3 closes 104 -> sell at open of 4.
     r = dca(frame([100, 101, 103, 104, 105], [100, 102, 103, 104, 105]), fee_rate=0.001)
     t = r.trades[0]
-    assert (t["entry_price"], t["amount"], t["exit_price"]) == (101.0, 1.0, 105.0)
+    assert (t["entry_price"], t["amount"], t["exit_price"]) == (101.0, 0.989, 105.0)
     assert t["exit_reason"] == "take_profit"
-    assert t["fees"] == pytest.approx(0.101 + 0.105)
-    assert t["pnl"] == pytest.approx(4.0 - 0.206)
+    assert t["amount"] * 101 * 1.001 <= 100.0
+    assert t["fees"] == pytest.approx(0.989 * (101 + 105) * 0.001)
+    assert t["pnl"] == pytest.approx(0.989 * 4.0 - 0.989 * 206 * 0.001)
     assert r.metrics["final_equity"] == pytest.approx(1000 + t["pnl"])
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.errors import AppError
+from core.errors import AppError, OrderRejected
+from core.exchanges import fill_amount
 from core.exchanges.paper import PaperExchange
 from core.exchanges.paper_bulk import MarketOrder, place_market_orders
 from core.exchanges.sim import SimExchange
@@ -41,6 +42,13 @@ REQUESTS = [  # (account index, symbol, side, amount, client id)
     (0, "BTC/USDT", "buy", 0.1, "a-1"),  # repeated client id: the first order, unchanged
     (0, "ETH/USDT", "buy", 1.0, "a-4"),
 ]
+BUDGETS = {  # client id -> budget: buys sized at the fill price (amount: the decision's estimate)
+    "b-4": 20.0,  # what is left of the poor account's cash, about
+    "a-5": 0.5,  # buys less than the minimum: rejected
+    "a-6": 1000.0,
+}
+REQUESTS += [(1, "ETH/USDT", "buy", 0.001, "b-4"), (0, "BTC/USDT", "buy", 1.0, "a-5")]
+REQUESTS += [(0, "SOL/USDT", "buy", 5.0, "a-6")]
 
 
 def _book(rt):
@@ -77,16 +85,53 @@ def test_orders_in_one_go_end_as_orders_one_by_one(two):
         try:
             one_by_one.append(
                 paper.create_order(
-                    symbol=symbol, side=side, type="market", amount=amount, client_order_id=cid
+                    symbol=symbol,
+                    side=side,
+                    type="market",
+                    amount=amount,
+                    client_order_id=cid,
+                    budget=BUDGETS.get(cid),
                 )
             )
         except AppError as exc:
             one_by_one.append(exc)
-    requests = [MarketOrder(ids_bulk[i], s, side, a, c) for i, s, side, a, c in REQUESTS]
+    requests = [
+        MarketOrder(ids_bulk[i], s, side, a, c, budget=BUDGETS.get(c))
+        for i, s, side, a, c in REQUESTS
+    ]
     together = place_market_orders(bulk, SimExchange(), requests, clock=clock)
     assert [_summary(o) for o in together] == [_summary(o) for o in one_by_one]
     assert [_summary(o) for o in together][2:4] == ["InsufficientFunds", "OrderRejected"]
+    assert [_summary(o) for o in together][-2] == "OrderRejected"  # a budget under the minimum
     assert _book(bulk) == _book(single)
+    for outcome, (*_x, cid) in zip(together, REQUESTS, strict=True):
+        if cid in BUDGETS and not isinstance(outcome, AppError):  # spent at most the budget
+            assert outcome.cost + outcome.fee <= BUDGETS[cid]
+            assert outcome.cost + outcome.fee > BUDGETS[cid] * 0.99
+
+
+def test_a_budget_buys_what_it_buys_at_the_fill_price_after_the_fee(rt):
+    rich, poor = accounts(rt)
+    feed = SimExchange()
+    paper = PaperExchange(rt, account_id=poor, feed=feed, clock=clock)
+    market = feed.market("ETH/USDT")
+    got = paper.create_order(
+        symbol="ETH/USDT",
+        side="buy",
+        type="market",
+        amount=1.0,
+        client_order_id="all",
+        budget=150.0,  # all the cash; the amount 1.0 was the decision's estimate
+    )
+    assert got.status == "closed"
+    assert got.amount == got.filled == fill_amount(150.0, got.average, market.taker_fee, market)
+    assert got.cost + got.fee <= 150.0
+    assert paper.fetch_balance()["USDT"].free == pytest.approx(150.0 - got.cost - got.fee)
+    assert paper.fetch_balance()["USDT"].free >= 0
+    for bad in ({"side": "sell"}, {"type": "limit", "price": 1000.0}, {"budget": -1.0}):
+        order = {"symbol": "ETH/USDT", "side": "buy", "type": "market", "amount": 1.0}
+        with pytest.raises(OrderRejected):
+            paper.create_order(**(order | {"client_order_id": "x", "budget": 10.0} | bad))
 
 
 def test_accounts_with_resting_limit_orders_are_left_to_the_exchange(rt):

@@ -1,8 +1,9 @@
 """core.strategy.risk.decide, one row per rule: what a closed candle leads to, exactly.
 
 Every row starts from: candle ts T closing at 100, 1,000 USDT free, a 100 USDT order, a 0.1 %
-fee, signal mode, no risk limits, no lots; it changes only what it names. A buy's amount is
-min(order quote, 99.5 % of cash / (1 + fee)) / close, rounded down to the 0.001 step.
+fee, signal mode, no risk limits, no lots; it changes only what it names. A buy carries its
+budget, min(order quote, cash), and the amount that budget buys at the close after the fee,
+budget / (close * 1.001) rounded down to the 0.001 step (the fill sizes it again at its price).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def lot(entry: float, amount: float = 1.0, *, peak: float | None = None, target=
     return {"entry": entry, "amount": amount, "peak": peak, "target": target}
 
 
-def buy(purpose: str, amount: float, level: int | None = None) -> Intent:
-    return Intent("buy", purpose, amount, level=level)
+def buy(purpose: str, amount: float, level: int | None = None, budget: float = 100.0) -> Intent:
+    return Intent("buy", purpose, amount, level=level, budget=budget)
 
 
 def sell(purpose: str, amount: float, lots: tuple[int, ...]) -> Intent:
@@ -40,12 +41,17 @@ def sell(purpose: str, amount: float, lots: tuple[int, ...]) -> Intent:
 # id: (state, decide() arguments, intents, paused afterwards)
 RULES = {
     # entries when flat
-    "flat, entry signal: buy the order quote": ({}, {"entry": True}, [buy("entry", 1.0)], False),
+    "flat, entry signal: buy the order quote (100 / 100.1 -> 0.999)": (
+        {},
+        {"entry": True},
+        [buy("entry", 0.999)],
+        False,
+    ),
     "flat, no signal: nothing": ({}, {}, [], False),
-    "little cash caps the buy (50 * 0.995 / 1.001 / 100 -> 0.497)": (
+    "little cash caps the budget (50 / 100.1 -> 0.499)": (
         {},
         {"entry": True, "cash": 50.0},
-        [buy("entry", 0.497)],
+        [buy("entry", 0.499, budget=50.0)],
         False,
     ),
     "a buy under the min notional is skipped": (
@@ -126,7 +132,7 @@ RULES = {
     "the cooldown ends at its candle": (
         {"cooldown_until": T},
         {"entry": True},
-        [buy("entry", 1.0)],
+        [buy("entry", 0.999)],
         False,
     ),
     # max drawdown and the paused state
@@ -139,7 +145,7 @@ RULES = {
     "5 % below the equity peak with a 10 % limit: trading on": (
         {"peak_equity": 1000.0},
         {"entry": True, "cash": 950.0, "risk": Risk(max_drawdown_pct=10)},
-        [buy("entry", 1.0)],
+        [buy("entry", 0.999)],
         False,
     ),
     "paused: no entry": ({"paused": True}, {"entry": True}, [], True),
@@ -159,7 +165,7 @@ RULES = {
     "under max open positions: another entry": (
         {"lots": [lot(100)]},
         {"entry": True, "risk": Risk(max_open_positions=2)},
-        [buy("entry", 1.0)],
+        [buy("entry", 0.999)],
         False,
     ),
     "one position by default": ({"lots": [lot(100)]}, {"entry": True}, [], False),
@@ -167,13 +173,13 @@ RULES = {
     "dca flat, entry signal: the base order": (
         {},
         {"entry": True, "mode": "dca", "params": DCA},
-        [buy("entry", 1.0)],
+        [buy("entry", 0.999)],
         False,
     ),
-    "dca 1 % under the last buy: a safety order (100 / 98.9 -> 1.011)": (
+    "dca 1 % under the last buy: a safety order (100 / (98.9 * 1.001) -> 1.010)": (
         {"lots": [lot(100)]},
         {"close": 98.9, "mode": "dca", "params": DCA},
-        [buy("safety", 1.011)],
+        [buy("safety", 1.01)],
         False,
     ),
     "dca less than the step under the last buy: nothing": (

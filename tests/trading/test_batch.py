@@ -26,7 +26,8 @@ MIX = [  # (strategy, params, extra spec fields): signals, risk exits, DCA and %
     ("sma_cross", {"fast": 3, "slow": 8}, {}),
     ("sma_cross", {"fast": 3, "slow": 8}, {"take_profit_pct": 0.2, "stop_loss_pct": 0.2}),
     ("sma_cross", {"fast": 5, "slow": 20}, {"order_size_type": "pct", "order_size": 30.0}),
-    ("rsi", {}, {"trailing_stop_pct": 0.3}),
+    # RSI 7: with Wilder's RSI 14 this bot's one trade in the 150 candles exits on the signal
+    ("rsi", {"period": 7}, {"trailing_stop_pct": 0.3}),
     ("dca", {"dip_pct": 0.3, "lookback": 30, "safety_orders": 2}, {}),
     ("sma_cross", {"fast": 3, "slow": 8}, {"max_drawdown_pct": 0.5}),
 ]
@@ -173,15 +174,15 @@ def _count_statements(rt, run) -> int:
 def _quiet_candle(rt, bot_id: int) -> int:
     """A candle on which the bot's sma_cross (5, 20) gives no signal."""
     from core.exchanges.sim import sim_candles
-    from core.strategy import get_strategy
+    from core.strategy import Candles, get_strategy
 
     with rt.read() as s:
         symbol = s.get(Bot, bot_id).symbol
     strategy = get_strategy("sma_cross")
     params = strategy.validate({"fast": 5, "slow": 20})
     for k in range(30, 200):
-        close = sim_candles(symbol, "1m", START + (k - 21) * MIN, 22)["close"]
-        if strategy.last_signal(close, params) == (False, False):
+        candles = Candles.of(sim_candles(symbol, "1m", START + (k - 21) * MIN, 22))
+        if strategy.last_signal(candles, params) == (False, False):
             return START + k * MIN
     raise AssertionError("no quiet candle found")
 

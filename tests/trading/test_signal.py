@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import core.strategy as strategy_face
 from core.candles import MAX_LIMIT, closed_candles
 from core.errors import ExchangeTemporaryError
 from core.exchanges import SimExchange, timeframe_ms
-from core.strategy import get_strategy, list_strategies
+from core.strategy import Candles, get_strategy, list_strategies
 from core.trading import signal
 
 MIN = 60_000
@@ -33,11 +35,11 @@ def test_every_strategys_largest_window_fits_one_read():
     assert set(LARGEST) | {"grid"} == {s.name for s in list_strategies()}
 
 
-@pytest.mark.parametrize("name", ["macd", "dca"])
+@pytest.mark.parametrize("name", ["macd", "dca", "rsi"])
 def test_the_largest_windows_are_read_whole_and_give_the_backtests_signal(rt, monkeypatch, name):
-    """MACD at its maximum needs 7,722 candles and DCA's 5,000-candle lookback 5,002: more
-    than one request (1,000) returns. Before, the tick read at most 5,000: MACD's signal
-    drifted from the backtest's and DCA's never fired."""
+    """MACD at its maximum needs 7,722 candles, DCA's 5,000-candle lookback 5,002 and Wilder's
+    RSI of 200 candles 4,203: more than one request (1,000) returns. Before, the tick read at
+    most 5,000: MACD's signal drifted from the backtest's and DCA's never fired."""
     strategy = get_strategy(name)
     params = strategy.validate(LARGEST[name])
     window = strategy.window(params)
@@ -53,7 +55,7 @@ def test_the_largest_windows_are_read_whole_and_give_the_backtests_signal(rt, mo
         rt, feed, symbol="BTC/USDT", timeframe="1m", limit=MAX_LIMIT, now_ms=NOW
     )
     close = np.array([c.close for c in history])
-    _indicators, entry, exit_ = strategy.compute(close, params)
+    _indicators, entry, exit_ = strategy.compute(Candles.of(pd.DataFrame(history)), params)
     for back in range(12):
         candle_ts = history[-1 - back].ts
         found = signal.compute(
@@ -100,3 +102,36 @@ def test_the_batchs_cache_serves_a_group_once(rt, monkeypatch):
     assert first == again and len(calls) == 1
     signal.compute(rt, feed, params=None, **kwargs)  # the single tick path reads again
     assert len(calls) == 2
+
+
+def test_the_tick_hands_the_strategy_the_whole_candle_frame(rt, monkeypatch):
+    """`compute` gets the window's open, high, low, close and volume, as the feed has them."""
+    seen: list[Candles] = []
+
+    class Spy(strategy_face.Strategy):
+        name = "spy"
+
+        def compute(self, candles, p):
+            seen.append(candles)
+            n = len(candles)
+            entry = candles.volume > 0
+            return {}, entry, np.zeros(n, dtype=bool)
+
+    monkeypatch.setitem(strategy_face.REGISTRY, "spy", Spy())
+    feed = SimExchange(seed=42, now_ms=lambda: NOW)
+    history = closed_candles(rt, feed, symbol="BTC/USDT", timeframe="1m", limit=3, now_ms=NOW)
+    found = signal.compute(
+        rt,
+        feed,
+        symbol="BTC/USDT",
+        timeframe="1m",
+        candle_ts=history[-1].ts,
+        strategy="spy",
+        params=None,
+    )
+    assert (found.entry, found.exit) == (True, False)
+    (candles,) = seen
+    expected = pd.DataFrame(history)
+    for column in ("open", "high", "low", "close", "volume"):
+        assert getattr(candles, column).tolist() == expected[column].tolist()
+    assert candles.high.tolist() != candles.low.tolist()
