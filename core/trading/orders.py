@@ -69,13 +69,17 @@ def prepare(
     price: float | None = None,
     budget: float | None = None,
     flush: bool = True,
+    fresh: bool = False,
 ) -> BotOrder:
     """The order row for this (bot, candle, seq): the existing one, or a new pending_submit
-    (flushed, so it has its id, unless the caller flushes many at once)."""
+    (flushed, so it has its id, unless the caller flushes many at once). `fresh`: the caller
+    knows the candle has no order of this bot yet (a batch, under its lease), so none is looked
+    up; the unique client order id still refuses a second row."""
     cid = client_order_id(bot_id, candle_ts, seq)
-    existing = session.exec(select(BotOrder).where(BotOrder.client_order_id == cid)).first()
-    if existing is not None:
-        return existing
+    if not fresh:
+        existing = session.exec(select(BotOrder).where(BotOrder.client_order_id == cid)).first()
+        if existing is not None:
+            return existing
     order = BotOrder(
         bot_id=bot_id,
         account_id=account_id,

@@ -122,6 +122,14 @@ def plan_round(
         balances = select(PaperBalance).where(col(PaperBalance.account_id).in_(list(heads)))
         cash = {(b.account_id, b.asset): b.free for b in s.exec(balances)}
         lost = _lost(s, [t[0] for refs in heads.values() for t in refs], leases)
+        states = {  # tick id -> the new state JSON of a quiet tick, None for one that trades
+            tick_id: quiet_state(rows[bot_id], signals[tick_id], candle_ts, cash)
+            for account_id, refs in heads.items()
+            if account_id not in resting
+            for tick_id, bot_id, candle_ts in refs
+            if tick_id not in lost and not engine.skip_reason(rows.get(bot_id), candle_ts)
+        }
+        whole = _whole_bots(s, [t[1] for t in _refs(heads) if states.get(t[0], "") is None])
         quiet: list[dict] = []
         for account_id, refs in heads.items():
             consumed[account_id] = 0
@@ -138,12 +146,12 @@ def plan_round(
                     break
                 else:
                     signal = signals[tick_id]
-                    state = quiet_state(row, signal, candle_ts, cash)
+                    state = states[tick_id]
                     if state is not None:
                         quiet.append({"b_id": bot_id, "b_state": state, "b_ts": candle_ts})
                         settled[tick_id] = QUIET
                     else:
-                        new = _plan(s, s.get(Bot, bot_id), signal, candle_ts, cash, now)
+                        new = _plan(s, whole[bot_id], signal, candle_ts, cash, now)
                         if new:
                             made.append((Planned(ref, account_id), new))
                             consumed[account_id] += 1
@@ -160,6 +168,20 @@ def plan_round(
             planned.append(plan)
     outcomes.update(settled)  # only once committed
     return consumed, planned, alone
+
+
+def _refs(heads: dict[int, list[TickRef]]) -> list[TickRef]:
+    return [ref for refs in heads.values() for ref in refs]
+
+
+def _whole_bots(s, bot_ids: list[int]) -> dict[int, Bot]:
+    """The bots whose tick trades this round, loaded whole in one statement (a quiet tick
+    needs only the decide columns). Held here: the session's identity map keeps only weak
+    references, and the fills find them there."""
+    if not bot_ids:
+        return {}
+    query = select(Bot).where(col(Bot.id).in_(bot_ids)).order_by(Bot.id).with_for_update()
+    return {b.id: b for b in s.exec(query)}
 
 
 def _lost(session, tick_ids: list[int], leases: dict[int, int] | None) -> set[int]:
@@ -204,6 +226,7 @@ def _plan(session, row: Bot, signal: Signal, candle_ts: int, cash: dict, now) ->
         found=signal,
         free=cash.get((row.account_id, signal.market.quote), 0.0),
         flush=False,
+        fresh=True,  # the batch runs alone any tick whose candle has orders (batch._triage)
     )
     if not made:  # decided, nothing to send: the tick is done
         engine.mark_done(row, candle_ts, now)

@@ -186,10 +186,12 @@ def plan_in_session(
     found: signal.Signal,
     free: float,
     flush: bool = True,
+    fresh: bool = False,
 ) -> list[BotOrder]:
     """The decision of one tick inside the caller's write transaction (the bot row read for
     update): signal event, pending_submit order rows, new state, drawdown pause. With
-    `flush=False` the orders get their ids at the caller's next flush."""
+    `flush=False` the orders get their ids at the caller's next flush; `fresh`: see
+    `orders.prepare`."""
     entry, exit_signal, close = found.entry, found.exit, found.close
     state = BotState.loads(row.state)
     was_paused = state.paused
@@ -229,6 +231,7 @@ def plan_in_session(
             budget=intent.budget,
             purpose=intent.purpose,
             flush=flush,
+            fresh=fresh,
         )
         order.detail = json.dumps({"trades": trade_ids, "level": intent.level})
         session.add(order)
