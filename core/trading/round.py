@@ -47,7 +47,7 @@ from core.models import (
     TickOutcome,
     utcnow,
 )
-from core.strategy import BotState, Risk, decide, order_quote
+from core.strategy import BotState
 from core.trading import scheduler
 from core.trading import tick as engine
 from core.trading.fills import link_new_trades, on_filled
@@ -199,20 +199,7 @@ def quiet_state(row: Bot, signal: Signal, candle_ts: int, cash: dict) -> str | N
     state = BotState.loads(row.state)
     was_paused = state.paused
     free = cash.get((row.account_id, signal.market.quote), 0.0)
-    intents = decide(
-        state,
-        ts=candle_ts,
-        close=signal.close,
-        entry=False,
-        exit_signal=False,
-        mode=signal.mode,
-        params=signal.params,
-        risk=Risk.of(row),
-        market=signal.market,
-        cash=free,
-        order_quote=order_quote(row.order_size_type, row.order_size, free),
-        fee_rate=signal.market.taker_fee,
-    )
+    intents = engine.decide_tick(row, state, candle_ts=candle_ts, found=signal, free=free)
     if intents or (state.paused and not was_paused):
         return None
     return state.dumps()

@@ -195,20 +195,7 @@ def plan_in_session(
     entry, exit_signal, close = found.entry, found.exit, found.close
     state = BotState.loads(row.state)
     was_paused = state.paused
-    intents = decide(
-        state,
-        ts=candle_ts,
-        close=close,
-        entry=entry,
-        exit_signal=exit_signal,
-        mode=found.mode,
-        params=found.params,
-        risk=Risk.of(row),
-        market=found.market,
-        cash=free,
-        order_quote=order_quote(row.order_size_type, row.order_size, free),
-        fee_rate=found.market.taker_fee,
-    )
+    intents = decide_tick(row, state, candle_ts=candle_ts, found=found, free=free)
     if entry or exit_signal:
         bots.add_event(
             session,
@@ -251,6 +238,26 @@ def plan_in_session(
             session, bot=row, status=BotStatus.PAUSED, reason=reason, event=EventKind.RISK_PAUSE
         )
     return created
+
+
+def decide_tick(
+    row: Bot, state: BotState, *, candle_ts: int, found: signal.Signal, free: float
+) -> list:
+    """`decide` for a bot row on the candle of `found` with `free` quote (mutates `state`)."""
+    return decide(
+        state,
+        ts=candle_ts,
+        close=found.close,
+        entry=found.entry,
+        exit_signal=found.exit,
+        mode=found.mode,
+        params=found.params,
+        risk=Risk.of(row),
+        market=found.market,
+        cash=free,
+        order_quote=order_quote(row.order_size_type, row.order_size, free),
+        fee_rate=found.market.taker_fee,
+    )
 
 
 def _order_text(intent, symbol: str, quote: str) -> str:
