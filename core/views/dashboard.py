@@ -36,7 +36,8 @@ def _owned_bot_ids(owner: User):
 
 def bot_stats(session: Session, *, owner: User, now: datetime | None = None) -> list[dict]:
     """Per bot (archived ones included): realised PnL today / 7 days / all time, fees, closed
-    and winning trades, open lots and trade count. One GROUP BY over the covering index."""
+    winning and losing trades (break-even ones are neither), open lots and trade count. One
+    GROUP BY over the covering index."""
     now = now or utcnow()
     day = _ms(now.replace(hour=0, minute=0, second=0, microsecond=0))
     week = _ms(now - timedelta(days=7))
@@ -54,6 +55,7 @@ def bot_stats(session: Session, *, owner: User, now: datetime | None = None) -> 
             total(closed, Trade.entry_fee + Trade.exit_fee),
             total(closed, 1),
             total(closed & (col(Trade.pnl) > 0), 1),
+            total(closed & (col(Trade.pnl) < 0), 1),
             total(Trade.status == "open", 1),
             func.count(col(Trade.id)),
         )
@@ -62,7 +64,17 @@ def bot_stats(session: Session, *, owner: User, now: datetime | None = None) -> 
         .group_by(col(Bot.id))
         .order_by(col(Bot.id))
     ).all()
-    keys = ("pnl_today", "pnl_7d", "realised_pnl", "fees", "closed", "wins", "open_lots", "trades")
+    keys = (
+        "pnl_today",
+        "pnl_7d",
+        "realised_pnl",
+        "fees",
+        "closed",
+        "wins",
+        "losses",
+        "open_lots",
+        "trades",
+    )
     return [
         {"bot": bot, **{k: (float(v) if k.startswith(("pnl", "real", "fees")) else int(v))
                         for k, v in zip(keys, values, strict=True)}}
@@ -74,13 +86,14 @@ def summarise(stats: list[dict]) -> dict:
     """The owner's totals from `bot_stats` rows."""
     count = sum(r["closed"] for r in stats)
     wins = sum(r["wins"] for r in stats)
+    decided = wins + sum(r["losses"] for r in stats)  # break-even trades are neither
     return {
         "pnl_today": sum(r["pnl_today"] for r in stats),
         "pnl_7d": sum(r["pnl_7d"] for r in stats),
         "pnl_all": sum(r["realised_pnl"] for r in stats),
         "fees": sum(r["fees"] for r in stats),
         "closed_trades": count,
-        "win_rate_pct": (100.0 * wins / count) if count else None,
+        "win_rate_pct": (100.0 * wins / decided) if decided else None,
     }
 
 

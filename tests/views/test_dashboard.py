@@ -177,3 +177,15 @@ def test_csv_export_has_a_header_and_one_line_per_trade(rt, world):
     lines = text.strip().splitlines()
     assert lines[0].startswith("id,bot,symbol,status")
     assert len(lines) == 1 + len(rows)
+
+
+def test_break_even_trades_are_neither_wins_nor_losses():
+    def row(wins, losses, closed):
+        zero = dict.fromkeys(("pnl_today", "pnl_7d", "realised_pnl", "fees"), 0.0)
+        return zero | {"closed": closed, "wins": wins, "losses": losses}
+
+    # 2 wins, 1 loss and 3 break-even trades: 2 of the 3 decided trades won.
+    summary = reports.summarise([row(2, 0, 4), row(0, 1, 2)])
+    assert summary["closed_trades"] == 6
+    assert summary["win_rate_pct"] == pytest.approx(200 / 3)
+    assert reports.summarise([row(0, 0, 2)])["win_rate_pct"] is None  # only break-even trades
