@@ -36,15 +36,20 @@ def on_filled(
         strategy = get_strategy(bot.strategy)
         params = strategy.validate(json.loads(bot.params or "{}"))
         price, amount = float(order.average), float(order.filled)
+        fee = float(order.fee)
         fill_ts = order.candle_ts + timeframe_ms(bot.timeframe)
         if order.side == "buy":
+            if fee and order.fee_currency == bot.symbol.split("/")[0]:
+                # A live venue took the fee from the coin bought: the lot holds what is left,
+                # and its fee is booked in quote at the fill price, as everywhere else.
+                amount, fee = amount - fee, fee * price
             intent = Intent("buy", order.purpose, amount, level=detail.get("level"))
             lot = open_lot(
                 state,
                 intent,
                 amount=amount,
                 price=price,
-                fee=order.fee,
+                fee=fee,
                 ts=fill_ts,
                 mode=strategy.mode,
                 params=params,
@@ -55,7 +60,7 @@ def on_filled(
                 amount=amount,
                 entry_ts=fill_ts,
                 entry_price=price,
-                entry_fee=order.fee,
+                entry_fee=fee,
                 entry_order_id=order.id,
             )
             session.add(trade)

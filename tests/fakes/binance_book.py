@@ -27,6 +27,7 @@ def render(order: Order, *, transact: bool = False) -> dict:
         "origQty": order.qty_text,
         "executedQty": order.qty_text if order.status == "filled" else "0.00000000",
         "cummulativeQuoteQty": f"{order.cost:.8f}",
+        "origQuoteOrderQty": f"{order.quote_qty:.8f}",  # quoteOrderQty as sent, else 0
         "status": STATUS[order.status],
         "timeInForce": order.extra.get("timeInForce", "GTC"),
         "type": order.kind.upper(),

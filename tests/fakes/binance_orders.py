@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.fakes.binance_book import render, rules
 from tests.fakes.binance_http import ApiError, _symbol
-from tests.fakes.book import Book, BookError
+from tests.fakes.book import Book, BookError, decimal_or_none
 
 
 def private_route(book: Book, method: str, path: str, params: dict, api_key: str, key):
@@ -67,21 +67,47 @@ def private_route(book: Book, method: str, path: str, params: dict, api_key: str
     raise ApiError(404, -1000, f"Unknown endpoint {path}.")
 
 
+QUOTE_PRECISION = 8  # quoteAssetPrecision in exchangeInfo
+
+
 def _create(book: Book, params: dict, api_key: str):
+    """POST /api/v3/order. A MARKET order takes `quantity` (base) or `quoteOrderQty` (quote:
+    a BUY buys as much base as that much quote buys, a SELL sells as much as needed to
+    receive it; the executed quantity never breaks LOT_SIZE: rounded down to its step)."""
     symbol = _symbol(params)
     side, kind = params.get("side", ""), params.get("type", "")
     if side not in ("BUY", "SELL") or kind not in ("MARKET", "LIMIT"):
         raise ApiError(400, -1116, "Invalid orderType.")
     if kind == "LIMIT" and "price" not in params:
         raise ApiError(400, -1102, "Mandatory parameter 'price' was not sent.")
-    quote_qty = "quoteOrderQty" in params and kind == "MARKET" and side == "BUY"
+    quote = params.get("quoteOrderQty")
+    if quote is not None and kind != "MARKET":
+        raise ApiError(400, -1106, "Parameter 'quoteOrderQty' sent when not required.")
+    if kind == "MARKET" and quote is None and "quantity" not in params:
+        raise ApiError(
+            400,
+            -1102,
+            "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!",
+        )
+    if quote is not None and "quantity" in params:
+        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+    if quote is not None:
+        amount = decimal_or_none(quote)
+        if amount is None:
+            raise ApiError(
+                400,
+                -1102,
+                "Mandatory parameter 'quoteOrderQty' was not sent, was empty/null, or malformed.",
+            )
+        if -amount.as_tuple().exponent > QUOTE_PRECISION:
+            raise ApiError(400, -1111, "Parameter 'quoteOrderQty' has too much precision.")
     return book.place(
         api_key,
         symbol=symbol,
         side=side.lower(),
         kind=kind.lower(),
-        qty_text=params["quoteOrderQty"] if quote_qty else params.get("quantity", "0"),
-        quote_qty=quote_qty,
+        qty_text=quote if quote is not None else params.get("quantity", "0"),
+        quote_qty=quote is not None,
         price=params.get("price") if kind == "LIMIT" else None,
         client_id=params.get("newClientOrderId", ""),
         rules=rules(symbol),

@@ -15,6 +15,16 @@ reasons to its own error codes. Semantics the venues document, switchable per bo
 Fills: a market order fills at once at the current price, a limit order rests (its funds
 reserved) until a later signed request finds the price through its limit. The fee is 0.1 % of
 the cost, charged in the quote asset, on every venue.
+
+Market orders sized in quote (`quote_qty`: Binance quoteOrderQty, OKX tgtCcy=quote_ccy with
+`sz`, Bybit marketUnit=quoteCoin with `qty`; each dialect decides when its parameters mean a
+quote size) trade what the quote amount buys (or sells for) at the price, rounded DOWN to the
+amount step: the quote that goes to the trade never exceeds the amount sent. The venues
+document that amount as what is spent on the trade itself, never the fee (they take a buy's
+fee from the asset received, or in BNB); here, where every fee is charged in quote, it is
+charged on top of it. Refusals: a quote amount below the min notional (`min_notional`), a
+quantity below the min quantity (`min_qty`), not enough funds for the amount sent and for
+the cost plus fee (`insufficient`).
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 FEE_RATE = 0.001
 MARKETS = {  # symbol: (base, quote, price level, tick, step, min qty, min notional) (Binance's)
@@ -99,6 +109,7 @@ class Order:
     fee: float = 0.0
     avg: float = 0.0
     extra: dict = field(default_factory=dict)  # what a dialect wants echoed back
+    quote_qty: float = 0.0  # a market order sized in quote: the quote amount sent
 
     @property
     def base(self) -> str:
@@ -120,6 +131,23 @@ def _multiple(value: str, step: str) -> bool:
         return Decimal(value) % Decimal(step) == 0
     except InvalidOperation:
         return False
+
+
+def decimal_or_none(value) -> Decimal | None:
+    """A finite number sent as text, else None (the dialects refuse it in their own words)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def quote_fill(quote: Decimal, price: float, step: str) -> str:
+    """The quantity a quote amount trades at `price`: quote / price rounded DOWN to `step`,
+    as text in the step's decimals (what the venues report as the executed quantity)."""
+    step_d = Decimal(step)
+    units = (quote / Decimal(repr(float(price))) / step_d).to_integral_value(rounding=ROUND_FLOOR)
+    return f"{(units * step_d).quantize(step_d)}"
 
 
 @dataclass
@@ -203,7 +231,7 @@ class Book:
         extra: dict | None = None,
     ) -> Order:
         """Accept or refuse an order. `price`: the limit price as sent; `quote_qty`: a market
-        buy whose size is in quote units."""
+        order whose size (`qty_text`) is in quote units (see the module's doc)."""
         if client_id and any(
             o.client_id == client_id and (self.reject_reused_ids or o.status == "open")
             for o in self.orders.get(api_key, [])
@@ -212,20 +240,26 @@ class Book:
         at = self.price(symbol) if kind == "market" else float(price or 0)
         if kind == "limit" and not _multiple(price or "", rules.tick):
             raise BookError("tick_size", str(price))
+        spend = 0.0
         if quote_qty:
-            spend = float(qty_text)
-            qty = math.floor(spend / at / float(rules.step)) * float(rules.step)
-            qty_text = f"{Decimal(str(qty)).quantize(Decimal(rules.step))}"
+            amount = decimal_or_none(qty_text)
+            if kind != "market" or amount is None or amount <= 0:
+                raise BookError("lot_size", qty_text)
+            if amount < Decimal(rules.min_notional):
+                raise BookError("min_notional", qty_text)
+            spend, qty_text = float(amount), quote_fill(amount, at, rules.step)
         elif not _multiple(qty_text, rules.step):
             raise BookError("lot_size", qty_text)
         qty = float(qty_text)
-        if qty < float(rules.min_qty):
+        if qty <= 0 or qty < float(rules.min_qty):
             raise BookError("min_qty", qty_text)
         if qty * at < float(rules.min_notional):
             raise BookError("min_notional", qty_text)
         base, quote = MARKETS[symbol][:2]
         balances = self.keys[api_key].balances
         need = qty * at * (1 + FEE_RATE) if side == "buy" else qty
+        if side == "buy":  # a quote-sized buy may spend all it was given
+            need = max(need, spend)
         if need > balances.get(quote if side == "buy" else base, 0.0) + 1e-12:
             raise BookError("insufficient", quote if side == "buy" else base)
         self.next_id += 1
@@ -243,6 +277,7 @@ class Book:
             updated=now,
             visible_at=time.monotonic() + self.visibility_delay_ms / 1000,
             extra=dict(extra or {}),
+            quote_qty=spend,
         )
         self.orders.setdefault(api_key, []).append(order)
         if kind == "market":

@@ -22,6 +22,7 @@ SPOT = {  # Bybit's own spot rules: symbol -> (basePrecision, tickSize, minOrder
     "ETHUSDT": ("0.00001", "0.01", "0.00062", "1"),
     "SOLUSDT": ("0.001", "0.01", "0.011", "1"),
 }
+QUOTE_PRECISION = "0.00000001"  # lotSizeFilter.quotePrecision: a quote qty's decimals
 INTERVALS = {"60": "1h", "120": "2h", "240": "4h", "360": "6h", "720": "12h", "D": "1d"}
 BOOK_ERRORS = {  # BookError reason -> (retCode, retMsg)
     "duplicate": (110072, "OrderLinkedID is duplicate"),
@@ -137,7 +138,7 @@ def instrument(symbol: str) -> dict:
         "stTag": "0",
         "lotSizeFilter": {
             "basePrecision": step,
-            "quotePrecision": "0.00000001",
+            "quotePrecision": QUOTE_PRECISION,
             "minOrderQty": min_qty,
             "maxOrderQty": "9000",
             "minOrderAmt": min_amt,

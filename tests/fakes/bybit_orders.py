@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 
-from tests.fakes.book import Book, BookError, Order
-from tests.fakes.bybit_http import ok, rules, spot_symbol
+from tests.fakes.book import Book, BookError, Order, decimal_or_none
+from tests.fakes.bybit_http import QUOTE_PRECISION, ok, rules, spot_symbol
 from tests.fakes.http_base import ApiError
 
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
@@ -87,14 +87,22 @@ def _create(book: Book, api_key: str, request: dict) -> Order:
         raise ApiError(200, 10001, "params error: orderLinkId invalid")
     if not request.get("qty") or (kind == "Limit" and not request.get("price")):
         raise ApiError(200, 10001, "params error: qty or price is required")
+    # A Spot market order's qty: in quote for a Buy unless marketUnit says baseCoin (Bybit's
+    # default, which ccxt's create_market_buy_order_with_cost relies on: it sends no
+    # marketUnit), in base for a Sell unless quoteCoin. Other order types ignore marketUnit.
     unit = request.get("marketUnit") or ("quoteCoin" if side == "Buy" else "baseCoin")
+    if unit not in ("baseCoin", "quoteCoin"):
+        raise ApiError(200, 10001, "params error: marketUnit invalid")
+    quote_qty = kind == "Market" and unit == "quoteCoin"
+    if quote_qty and _decimals(str(request["qty"])) > _decimals(QUOTE_PRECISION):
+        raise ApiError(200, 170148, "Market order amount decimal too long.")
     return book.place(
         api_key,
         symbol=symbol,
         side=side.lower(),
         kind=kind.lower(),
         qty_text=str(request["qty"]),
-        quote_qty=kind == "Market" and side == "Buy" and unit == "quoteCoin",
+        quote_qty=quote_qty,
         price=str(request["price"]) if kind == "Limit" else None,
         client_id=link_id,
         rules=rules(symbol),
@@ -104,6 +112,11 @@ def _create(book: Book, api_key: str, request: dict) -> Order:
             "timeInForce": request.get("timeInForce") or ("IOC" if kind == "Market" else "GTC"),
         },
     )
+
+
+def _decimals(text: str) -> int:
+    number = decimal_or_none(text)
+    return max(0, -number.as_tuple().exponent) if number is not None else 99
 
 
 def _listing(book: Book, api_key: str, params: dict, statuses: tuple) -> dict:

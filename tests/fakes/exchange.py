@@ -8,6 +8,10 @@ request: latency, timeouts, 429 with Retry-After, 5xx, malformed JSON, connectio
 unique among open orders only (`reject_reused_ids=True` refuses any reuse) and orders visible
 to queries only `visibility_delay_ms` after they were accepted.
 
+Market orders sized in quote follow each venue's documented parameters (Binance quoteOrderQty,
+OKX tgtCcy=quote_ccy, Bybit marketUnit=quoteCoin; tests.fakes.book). `posted(path)` gives the
+fields of the requests as they came on the wire.
+
 Drive it from Python (`FakeExchange`) or over HTTP (`/__fake__/...`); run it standalone with
 `python -m tests.fakes.exchange [--venue binance|okx|bybit] --port N [--key K --secret S
 [--passphrase X]]`. Point a ccxt client at `url` as core.exchanges.live._point_at does.
@@ -19,8 +23,9 @@ import argparse
 import json
 import logging
 import threading
-from collections import Counter
+from collections import Counter, deque
 from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 from tests.fakes.book import Book, Key
 
@@ -63,6 +68,8 @@ class FakeExchange:
         self.stats: Counter = Counter()
         self.klines_by_symbol: Counter = Counter()
         self.stats_lock = threading.Lock()
+        # (method, path, query params, body) of the latest non-GET requests, oldest first
+        self.journal: deque = deque(maxlen=1000)
         self.server = ThreadingHTTPServer((host, port), self.handler)
         self.server.daemon_threads = True
         self.server.fake = self
@@ -159,6 +166,25 @@ class FakeExchange:
 
     def requests(self, method: str, path: str) -> int:
         return self.stats[f"{method} {path}"]
+
+    def record(self, method: str, path: str, params: dict, body: str) -> None:
+        with self.stats_lock:
+            self.journal.append((method, path, dict(params), body))
+
+    def posted(self, path: str) -> list[dict]:
+        """The fields of each POST to `path` as sent (query string, form or JSON body merged;
+        a JSON list, as OKX's batch-orders, gives one entry per element), oldest first."""
+        with self.stats_lock:
+            sent = [(p, b) for m, pth, p, b in self.journal if m == "POST" and pth == path]
+        out = []
+        for params, body in sent:
+            try:
+                data = json.loads(body) if body else {}
+            except ValueError:
+                data = dict(parse_qsl(body, keep_blank_values=True))
+            for item in data if isinstance(data, list) else [data]:
+                out.append({**params, **(item if isinstance(item, dict) else {})})
+        return out
 
     def orders(self, api_key: str) -> list[dict]:
         """Every order of this key, oldest first, as the venue's API renders it (visible to

@@ -88,6 +88,8 @@ class VenueHandler(BaseHTTPRequestHandler):
             return self._control(method, url.path, body)
         symbol = self.symbol_of(params) if url.path in self.candle_paths else None
         self.fake.count(method, url.path, symbol)
+        if method != "GET":  # what came on the wire, faults or not (FakeExchange.posted)
+            self.fake.record(method, url.path, params, body)
         fault = self.fake.take_fault(url.path)
         if fault and self._before(fault):
             return None

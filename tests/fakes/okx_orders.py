@@ -1,7 +1,9 @@
 """OKX's signed endpoints of the fake exchange: balance, key config, currencies and orders.
 
 Orders by client id: POST /api/v5/trade/order and /trade/batch-orders take `clOrdId` (letters
-and digits, up to 32); GET /api/v5/trade/order takes `instId` plus `ordId` or `clOrdId`
+and digits, up to 32). A SPOT market order's `sz` is in the currency `tgtCcy` names
+(`quote_ccy`: the quote to spend or receive; default quote_ccy for buys, base_ccy for sells;
+other order types ignore it); GET /api/v5/trade/order takes `instId` plus `ordId` or `clOrdId`
 (ordId wins); POST /api/v5/trade/cancel-order the same. A clOrdId is refused (51016) only
 while an order with it is live.
 """
@@ -78,9 +80,11 @@ def _place(book: Book, api_key: str, request: dict) -> dict:
         error = ("51000", "Parameter tdMode error")
     elif kind == "limit" and not request.get("px"):
         error = ("51000", "Parameter px error")
+    tgt = request.get("tgtCcy") or ("quote_ccy" if side == "buy" else "base_ccy")
+    if not error and tgt not in ("base_ccy", "quote_ccy"):
+        error = ("51000", "Parameter tgtCcy error")
     if error:
         return {**refused, "sCode": error[0], "sMsg": error[1], "ts": str(book.now())}
-    tgt = request.get("tgtCcy") or ("quote_ccy" if side == "buy" else "base_ccy")
     try:
         order = book.place(
             api_key,
@@ -88,7 +92,7 @@ def _place(book: Book, api_key: str, request: dict) -> dict:
             side=side,
             kind=kind,
             qty_text=str(request.get("sz", "0")),
-            quote_qty=kind == "market" and side == "buy" and tgt == "quote_ccy",
+            quote_qty=kind == "market" and tgt == "quote_ccy",  # tgtCcy: SPOT market orders
             price=str(request["px"]) if kind == "limit" else None,
             client_id=client_id,
             rules=rules(inst_id),
