@@ -8,20 +8,59 @@ import math
 import numpy as np
 import pandas as pd
 
+from core.exchanges import Market
+from core.platform.present import csv_number, decimals_of, iso_utc, step_decimals, words
+
 CHART_BARS = 2_000  # candles drawn at most; longer ranges are merged for the chart
 
 
-def trades_frame(trades: list[dict]) -> pd.DataFrame:
-    """The trades as a table with UTC times, for display and CSV export."""
-    cols = ["entry_time", "exit_time", "entry_price", "exit_price", "amount", "fees", "pnl"]
-    frame = pd.DataFrame(trades, columns=[*cols, "exit_reason"])
-    for name in ("entry_time", "exit_time"):
-        frame[name] = pd.to_datetime(frame[name].astype("int64"), unit="ms", utc=True)
-    return frame
+# CSV column -> the trade's key: times ISO-8601 UTC, prices and amounts at the market's steps
+# (as the fills were rounded), fees and PnL to 10 significant digits.
+CSV_COLUMNS = {
+    "Entry time (UTC)": "entry_time",
+    "Exit time (UTC)": "exit_time",
+    "Entry price": "entry_price",
+    "Exit price": "exit_price",
+    "Amount": "amount",
+    "Fees": "fees",
+    "PnL": "pnl",
+    "Exit reason": "exit_reason",
+}
 
 
-def trades_csv(trades: list[dict]) -> bytes:
-    return trades_frame(trades).to_csv(index=False).encode()
+def trade_decimals(
+    trades: list[dict], market: Market | None = None
+) -> tuple[int | None, int | None]:
+    """(price, amount) decimals of the market's steps; without a market, what the trades'
+    own prices and amounts need."""
+    if market is not None and market.price_step and market.amount_step:
+        return step_decimals(market.price_step), step_decimals(market.amount_step)
+    prices = [t[k] for t in trades for k in ("entry_price", "exit_price")]
+    return decimals_of(prices), decimals_of(t["amount"] for t in trades)
+
+
+def trades_frame(trades: list[dict], market: Market | None = None) -> pd.DataFrame:
+    """The trades as the export table: column names in words, ISO-8601 UTC times, prices and
+    amounts at the market's steps, fees and PnL without float noise."""
+    price_dp, amount_dp = trade_decimals(trades, market)
+    kinds = {"entry_price": price_dp, "exit_price": price_dp, "amount": amount_dp}
+    rows = []
+    for t in trades:
+        row = {}
+        for column, key in CSV_COLUMNS.items():
+            value = t.get(key)
+            if key.endswith("_time"):
+                row[column] = iso_utc(value)
+            elif key == "exit_reason":
+                row[column] = words(value)
+            else:
+                row[column] = csv_number(value, kinds.get(key))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+
+
+def trades_csv(trades: list[dict], market: Market | None = None) -> bytes:
+    return trades_frame(trades, market).to_csv(index=False).encode()
 
 
 def chart_trades(trades: list[dict]) -> list[dict]:

@@ -92,6 +92,7 @@ class BacktestRun:
     result: BacktestResult
     candles: pd.DataFrame
     indicators: dict[str, pd.Series]
+    market: Market | None = None  # its steps: the precision prices and amounts are shown at
 
 
 def _number(value: object, name: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
@@ -285,8 +286,9 @@ def _from_csv(settings: BacktestSettings, csv, now_ms: int) -> LoadedCandles:
     return LoadedCandles(frame, replace(DEFAULT_MARKET, symbol=symbol))
 
 
-def run(settings: BacktestSettings, loaded: LoadedCandles) -> BacktestRun:
-    """Backtest the checked `settings` over `loaded` candles with the bots' rules."""
+def run(settings: BacktestSettings, loaded: LoadedCandles, *, chart: bool = True) -> BacktestRun:
+    """Backtest the checked `settings` over `loaded` candles with the bots' rules; `chart`:
+    with the strategy's indicator lines (a sweep needs only the metrics)."""
     if len(loaded.candles) < 2:
         raise InvalidInput("A backtest needs at least 2 candles (empty range).")
     pct = settings.order_size_type == "pct"
@@ -302,9 +304,10 @@ def run(settings: BacktestSettings, loaded: LoadedCandles) -> BacktestRun:
         order_quote=None if pct else settings.order_size,
         order_pct=settings.order_size if pct else None,
     )
-    strategy = get_strategy(settings.strategy)
-    indicators = strategy.indicators(loaded.candles, settings.params)
-    return BacktestRun(settings, result, loaded.candles, indicators)
+    indicators = {}
+    if chart:
+        indicators = get_strategy(settings.strategy).indicators(loaded.candles, settings.params)
+    return BacktestRun(settings, result, loaded.candles, indicators, loaded.market)
 
 
 def bot_prefill(settings: BacktestSettings) -> dict:

@@ -2,7 +2,10 @@
 
 Each axis is start/stop/step over one numeric parameter (stop included). The grid is capped
 (`MAX_RUNS`); a combination the strategy refuses (e.g. fast >= slow) is skipped with its
-reason instead of stopping the sweep. The candles are loaded once by the caller.
+reason instead of stopping the sweep. The candles are loaded once by the caller, and the signal
+work is shared across combinations: each indicator of the candles is computed once per set of
+its own arguments (`core.strategy.reuse_indicators`: SMA(20) once for every combination that
+uses it), and no chart lines are computed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pandas as pd
 
 from core.backtest.service import BacktestSettings, LoadedCandles, Progress, run
 from core.errors import InvalidInput
-from core.strategy import get_strategy
+from core.strategy import Candles, get_strategy, reuse_indicators
 
 MAX_RUNS = 400
 MAX_CANDLE_RUNS = 20_000_000  # runs x candles: about half a minute of backtesting
@@ -119,17 +122,19 @@ def run_sweep(
     rows, skipped = [], []
     if progress is not None:
         progress(0, len(grid))
-    for done, combo in enumerate(grid, start=1):
-        try:
-            params = strategy.validate({**settings.params, **combo})
-        except InvalidInput as exc:
-            skipped.append({**combo, "reason": exc.message})
-        else:
-            outcome = run(replace(settings, params=params), loaded)
-            metrics = outcome.result.metrics
-            rows.append({**combo, **{k: metrics.get(k) for k in METRICS}})
-        if progress is not None:
-            progress(done, len(grid))
+    columns = Candles.of(loaded.candles)
+    with reuse_indicators(columns.open, columns.high, columns.low, columns.close, columns.volume):
+        for done, combo in enumerate(grid, start=1):
+            try:
+                params = strategy.validate({**settings.params, **combo})
+            except InvalidInput as exc:
+                skipped.append({**combo, "reason": exc.message})
+            else:
+                outcome = run(replace(settings, params=params), loaded, chart=False)
+                metrics = outcome.result.metrics
+                rows.append({**combo, **{k: metrics.get(k) for k in METRICS}})
+            if progress is not None:
+                progress(done, len(grid))
     table = pd.DataFrame(rows, columns=[*names, *METRICS])
     if not table.empty:
         table = table.sort_values("total_return_pct", ascending=False, kind="stable")

@@ -1,13 +1,11 @@
 """Backtests with the same strategies and the same rules (core.strategy.risk) as the bots.
 
 `run_backtest` walks the candles applying core.strategy.risk exactly as a bot tick does: decide on a
-closed candle, fill at the next candle's open. Signals are vectorised. When the trades depend
-on the signals alone (core.backtest.vectorised: no stops, no cooldown, a fixed order quote the cash
-never caps) they are computed with numpy outright, identical to the walk. The walk itself visits
-only the candles where something can happen when the rules allow it (signal strategies, one
-position, no drawdown limit): flat, it jumps to the next entry signal; in a position, it finds
-the first exit trigger with numpy. Otherwise it visits every candle. Both walks give identical
-trades (tested). A position still open at the end is closed at the last close, marked "end".
+closed candle, fill at the next candle's open. Signals are vectorised. Signal strategies with one
+position and no drawdown limit (any sizing, stop-loss, take-profit, trailing stop, cooldown) take
+the numpy path of core.backtest.vectorised, which visits the trades instead of the candles and
+gives trade for trade the walk's result (tested); `fast=False` walks every candle. A position
+still open at the end is closed at the last close, marked "end".
 """
 
 from __future__ import annotations
@@ -75,7 +73,9 @@ def run_backtest(
     order_pct: float | None = None,
     fast: bool | None = None,
 ) -> BacktestResult:
-    """Backtest `strategy_name` over `candles` (ts, open, high, low, close, volume)."""
+    """Backtest `strategy_name` over `candles` (ts, open, high, low, close, volume).
+
+    `fast=False` visits every candle (the reference the numpy path is tested against)."""
     strategy = get_strategy(strategy_name)
     params = strategy.validate(params or {})
     risk = risk or Risk()
@@ -85,12 +85,9 @@ def run_backtest(
     book = _Book(cash=cash, state=BotState())
     sizing = (order_quote, order_pct)
     ctx = (strategy.mode, params, risk, market, fee_rate, slippage_bps, sizing)
-    can_jump = (
-        strategy.mode == "signal" and risk.max_open_positions == 1 and not risk.max_drawdown_pct
-    )
-    vector = fast is None and backtest_fast.applies(strategy.mode, risk, sizing)
+    vector = fast is not False and backtest_fast.applies(strategy.mode, risk)
     if not (vector and backtest_fast.walk(book, arrays, ctx)):
-        (_walk_events if (can_jump if fast is None else fast) else _walk_all)(book, arrays, ctx)
+        _walk_all(book, arrays, ctx)
     _close_at_end(book, arrays, fee_rate)
     equity = _equity_curve(book, arrays, cash)
     bh = pd.Series(cash * arrays["close"] / arrays["close"][0], index=equity.index)
@@ -178,61 +175,6 @@ def _walk_all(book: _Book, a: dict, ctx) -> None:
         _step(book, i, a, ctx)
 
 
-def _walk_events(book: _Book, a: dict, ctx) -> None:
-    """Visit only candles where the rules can act (signal mode, one lot, no drawdown)."""
-    risk: Risk = ctx[2]
-    close, ts = a["close"], a["ts"]
-    entries = np.flatnonzero(a["entry"])
-    exits = a["exit"]
-    exit_idx = np.flatnonzero(exits)
-    n, i = len(ts), 0
-    while i < n:
-        if not book.state.lots:
-            k = np.searchsorted(entries, i)
-            while k < len(entries) and ts[entries[k]] < book.state.cooldown_until:
-                k += 1
-            if k >= len(entries):
-                return
-            i = int(entries[k])
-            _step(book, i, a, ctx)
-            i += 1
-            continue
-        lot = book.state.lots[0]
-        j = _first_exit(close, exits, i, lot, risk, exit_idx)
-        if j is None:
-            lot.peak = max(lot.peak, float(close[i:].max()))
-            return
-        _step(book, j, a, ctx)
-        i = j + 1
-
-
-def _first_exit(close, exits, start: int, lot: Lot, risk: Risk, exit_idx: np.ndarray) -> int | None:
-    if not (risk.stop_loss_pct or risk.take_profit_pct or risk.trailing_stop_pct):
-        k = np.searchsorted(exit_idx, start)  # only exit signals can end the position
-        return int(exit_idx[k]) if k < len(exit_idx) else None
-    n, chunk, peak = len(close), 256, lot.peak
-    while start < n:
-        end = min(n, start + chunk)
-        c = close[start:end]
-        hit = exits[start:end].copy()
-        if risk.stop_loss_pct:
-            hit |= c <= lot.entry_price * (1 - risk.stop_loss_pct / 100)
-        if risk.take_profit_pct:
-            hit |= c >= lot.entry_price * (1 + risk.take_profit_pct / 100)
-        if risk.trailing_stop_pct:
-            peaks = np.maximum.accumulate(np.maximum(c, peak))
-            hit |= c <= peaks * (1 - risk.trailing_stop_pct / 100)
-            peak = float(peaks[-1])
-        found = np.flatnonzero(hit)
-        if len(found):
-            j = start + int(found[0])
-            lot.peak = max(lot.peak, float(close[start:j].max()) if j > start else lot.peak)
-            return j
-        lot.peak = max(lot.peak, peak, float(c.max()))
-        start, chunk = end, chunk * 2
-    return None
-
-
 def _close_at_end(book: _Book, a: dict, fee_rate: float) -> None:
     if not book.state.lots:
         return
@@ -271,4 +213,11 @@ def _equity_curve(book: _Book, a: dict, cash0: float) -> pd.Series:
         np.add.at(holding, at, np.column_stack([amount, -amount]).ravel())
     cash = cash0 + np.cumsum(cash_delta)
     equity = cash + np.cumsum(holding) * close
-    return pd.Series(equity, index=pd.to_datetime(ts, unit="ms", utc=True))
+    return pd.Series(equity, index=_utc_index(ts))
+
+
+def _utc_index(ts: np.ndarray) -> pd.DatetimeIndex:
+    """`pd.to_datetime(ts, unit="ms", utc=True)`, without its parsing for integer times."""
+    if ts.dtype.kind != "i":
+        return pd.to_datetime(ts, unit="ms", utc=True)
+    return pd.DatetimeIndex((ts.astype(np.int64) * 1000).view("M8[us]"), dtype="M8[us, UTC]")

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from core.errors import InvalidInput
 from core.strategy.base import Candles, Param, Strategy
-from core.strategy.builtin import Bollinger, Dca, Grid, Macd, RsiReversion, SmaCross
+from core.strategy.builtin import (
+    Bollinger,
+    Dca,
+    Grid,
+    Macd,
+    RsiReversion,
+    SmaCross,
+    grid_price_note,
+)
+from core.strategy.indicators import reuse_indicators
 from core.strategy.risk import (
     BotState,
     Intent,
@@ -38,9 +47,11 @@ __all__ = [
     "fill_amount",
     "fill_price",
     "get_strategy",
+    "grid_price_note",
     "list_strategies",
     "open_lot",
     "order_quote",
+    "reuse_indicators",
 ]
 
 

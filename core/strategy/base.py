@@ -62,29 +62,41 @@ class Param:
     max: float | None = None
     help: str = ""
     step: float | None = None
+    title: str = ""  # what a trader calls it ("Fast average"); forms and messages use it
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
 
     def coerce(self, value: object) -> float | int | bool:
         if self.type is bool:
             if isinstance(value, bool):
                 return value
-            raise InvalidInput(f"Parameter {self.name!r} must be true or false.")
+            raise InvalidInput(f"{self.label} must be on or off.")
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise InvalidInput(f"Parameter {self.name!r} must be a number.")
+            raise InvalidInput(f"{self.label} must be a number.")
         try:
             number = float(value)
         except ValueError:
-            raise InvalidInput(f"Parameter {self.name!r} must be a number.") from None
+            raise InvalidInput(f"{self.label} must be a number.") from None
         if not math.isfinite(number):
-            raise InvalidInput(f"Parameter {self.name!r} must be a finite number.")
+            raise InvalidInput(f"{self.label} must be a finite number.")
         if self.type is int:
             if number != int(number):
-                raise InvalidInput(f"Parameter {self.name!r} must be a whole number.")
+                raise InvalidInput(f"{self.label} must be a whole number.")
             number = int(number)
         lo = -math.inf if self.min is None else self.min
         hi = math.inf if self.max is None else self.max
         if not lo <= number <= hi:
-            raise InvalidInput(f"Parameter {self.name!r} must be between {lo:g} and {hi:g}.")
+            raise InvalidInput(f"{self.label} must be between {_plain(lo)} and {_plain(hi)}.")
         return number
+
+
+def _plain(number: float) -> str:
+    """1000000000 as "1,000,000,000", 0.05 as "0.05"."""
+    if math.isfinite(number) and number == int(number):
+        return f"{int(number):,}"
+    return f"{number:g}"
 
 
 class Strategy:
@@ -95,23 +107,52 @@ class Strategy:
     description: str = ""
     mode: str = "signal"
     params: tuple[Param, ...] = ()
+    # Bot risk settings (BotSpec field names) the trading rules never use for this strategy:
+    # forms hide them and core.bots refuses them when set.
+    ignores: tuple[str, ...] = ()
 
     def validate(self, raw: dict | None) -> dict:
-        """Defaults filled, types coerced, bounds and cross-field rules checked."""
-        raw = dict(raw or {})
-        known = {p.name for p in self.params}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise InvalidInput(
-                f"Unknown parameter(s) for {self.name}: {', '.join(map(str, unknown))}. "
-                f"Known: {', '.join(sorted(known))}."
-            )
-        values = {p.name: p.coerce(raw.get(p.name, p.default)) for p in self.params}
-        self.check(values)
+        """Defaults filled, types coerced, bounds and cross-field rules checked (the first
+        problem raised as InvalidInput)."""
+        values, problems = self.problems(raw)
+        if problems:
+            raise InvalidInput(problems[0][1])
         return values
 
+    def problems(self, raw: dict | None) -> tuple[dict, list[tuple[str, str]]]:
+        """Every problem at once: (the values that are valid, [(parameter name, message)]).
+        An unknown parameter is reported under the name "" (the parameters as a whole)."""
+        raw = dict(raw or {})
+        known = {p.name for p in self.params}
+        unknown = sorted(set(raw) - known, key=str)
+        found: list[tuple[str, str]] = []
+        if unknown:
+            found.append(
+                (
+                    "",
+                    f"Unknown parameter(s) for {self.name}: {', '.join(map(str, unknown))}. "
+                    f"Known: {', '.join(sorted(known))}.",
+                )
+            )
+        values = {}
+        for p in self.params:
+            try:
+                values[p.name] = p.coerce(raw.get(p.name, p.default))
+            except InvalidInput as exc:
+                found.append((p.name, exc.message))
+        if len(values) == len(self.params):
+            found.extend(self.relations(values))
+        return values, found
+
+    def relations(self, params: dict) -> list[tuple[str, str]]:
+        """Cross-field rules broken (e.g. fast < slow): (the parameter to fix, message) each."""
+        return []
+
     def check(self, params: dict) -> None:
-        """Cross-field rules (e.g. fast < slow); raise InvalidInput."""
+        """Raise InvalidInput for the first cross-field rule broken."""
+        broken = self.relations(params)
+        if broken:
+            raise InvalidInput(broken[0][1])
 
     def warmup(self, params: dict) -> int:
         """Candles needed before the signals mean anything."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.errors import InvalidInput
 from core.strategy import indicators as ind
 from core.strategy.base import Candles, Param, Strategy
 
@@ -18,13 +17,18 @@ class SmaCross(Strategy):
     name, title = "sma_cross", "SMA crossover"
     description = "Buy when the fast average crosses above the slow one; sell on the cross below."
     params = (
-        Param("fast", int, 10, 2, 500, "Fast moving-average length (candles)"),
-        Param("slow", int, 30, 3, 2000, "Slow moving-average length (candles)"),
+        Param(
+            "fast", int, 10, 2, 500, "Fast moving-average length (candles)", title="Fast average"
+        ),
+        Param(
+            "slow", int, 30, 3, 2000, "Slow moving-average length (candles)", title="Slow average"
+        ),
     )
 
-    def check(self, p: dict) -> None:
+    def relations(self, p: dict) -> list[tuple[str, str]]:
         if p["fast"] >= p["slow"]:
-            raise InvalidInput("Parameter 'fast' must be smaller than 'slow'.")
+            return [("fast", "The fast average must be shorter than the slow one.")]
+        return []
 
     def warmup(self, p: dict) -> int:
         return p["slow"]
@@ -46,9 +50,33 @@ class RsiReversion(Strategy):
         "sell when it crosses into overbought."
     )
     params = (
-        Param("period", int, 14, 2, 200, "RSI length (candles; Wilder's smoothing)"),
-        Param("oversold", float, 30.0, 1, 49, "Buy when RSI rises back above this"),
-        Param("overbought", float, 70.0, 51, 99, "Sell when RSI rises above this"),
+        Param(
+            "period",
+            int,
+            14,
+            2,
+            200,
+            "RSI length (candles; Wilder's smoothing)",
+            title="RSI length",
+        ),
+        Param(
+            "oversold",
+            float,
+            30.0,
+            1,
+            49,
+            "Buy when RSI rises back above this",
+            title="Oversold level",
+        ),
+        Param(
+            "overbought",
+            float,
+            70.0,
+            51,
+            99,
+            "Sell when RSI rises above this",
+            title="Overbought level",
+        ),
     )
 
     def warmup(self, p: dict) -> int:
@@ -71,8 +99,16 @@ class Bollinger(Strategy):
     name, title = "bollinger", "Bollinger bands"
     description = "Buy when the close falls below the lower band; sell above the middle band."
     params = (
-        Param("period", int, 20, 2, 500, "Band length (candles)"),
-        Param("deviations", float, 2.0, 0.5, 5.0, "Band width in standard deviations"),
+        Param("period", int, 20, 2, 500, "Band length (candles)", title="Band length"),
+        Param(
+            "deviations",
+            float,
+            2.0,
+            0.5,
+            5.0,
+            "Band width in standard deviations",
+            title="Band width",
+        ),
     )
 
     def warmup(self, p: dict) -> int:
@@ -92,14 +128,15 @@ class Macd(Strategy):
     name, title = "macd", "MACD"
     description = "Buy when MACD crosses above its signal line; sell on the cross below."
     params = (
-        Param("fast", int, 12, 2, 200, "Fast EMA length"),
-        Param("slow", int, 26, 3, 500, "Slow EMA length"),
-        Param("signal", int, 9, 2, 200, "Signal EMA length"),
+        Param("fast", int, 12, 2, 200, "Fast EMA length (candles)", title="Fast EMA"),
+        Param("slow", int, 26, 3, 500, "Slow EMA length (candles)", title="Slow EMA"),
+        Param("signal", int, 9, 2, 200, "Signal line EMA length (candles)", title="Signal EMA"),
     )
 
-    def check(self, p: dict) -> None:
+    def relations(self, p: dict) -> list[tuple[str, str]]:
         if p["fast"] >= p["slow"]:
-            raise InvalidInput("Parameter 'fast' must be smaller than 'slow'.")
+            return [("fast", "The fast EMA must be shorter than the slow one.")]
+        return []
 
     def warmup(self, p: dict) -> int:
         return p["slow"] + p["signal"]
@@ -127,6 +164,7 @@ class Dca(Strategy):
         "the average entry of the position."
     )
     mode = "dca"
+    ignores = ("max_open_positions",)  # its buys are counted by `safety_orders`
     params = (
         Param(
             "dip_pct",
@@ -135,11 +173,26 @@ class Dca(Strategy):
             0.0,
             50.0,
             "Base order after this % dip from the recent high (0: at once)",
+            title="Dip before the base order %",
         ),
-        Param("lookback", int, 60, 2, 5000, "Candles for the recent high"),
-        Param("safety_orders", int, 3, 0, 200, "Safety orders at most (buys after the first)"),
+        Param("lookback", int, 60, 2, 5000, "Candles for the recent high", title="Lookback"),
         Param(
-            "safety_step_pct", float, 1.0, 0.05, 50.0, "Each safety order this % below the last buy"
+            "safety_orders",
+            int,
+            3,
+            0,
+            200,
+            "Safety orders at most (buys after the first)",
+            title="Safety orders",
+        ),
+        Param(
+            "safety_step_pct",
+            float,
+            1.0,
+            0.05,
+            50.0,
+            "Each safety order this % below the last buy",
+            title="Safety order step %",
         ),
         Param(
             "take_profit_pct",
@@ -148,6 +201,7 @@ class Dca(Strategy):
             0.05,
             100.0,
             "Sell everything this % above the average entry",
+            title="Take-profit on the average entry %",
         ),
         Param(
             "every_minutes",
@@ -156,6 +210,7 @@ class Dca(Strategy):
             0,
             525_600,
             "Also buy on a schedule: every this many minutes, e.g. 1440 = daily (0: off)",
+            title="Scheduled buy every (minutes)",
         ),
     )
 
@@ -183,15 +238,20 @@ class Grid(Strategy):
         "falls through a level, sell that lot one level higher."
     )
     mode = "grid"
+    # One lot per level (never more lots than levels), each sold one level above its entry.
+    ignores = ("max_open_positions", "take_profit_pct")
     params = (
-        Param("lower", float, 50_000.0, 0.0, 1e9, "Lowest grid price"),
-        Param("upper", float, 70_000.0, 0.0, 1e9, "Highest grid price"),
-        Param("levels", int, 10, 2, 200, "Number of grid levels"),
+        Param("lower", float, 50_000.0, 0.0, 1e9, "Lowest grid price", title="Lower price"),
+        Param("upper", float, 70_000.0, 0.0, 1e9, "Highest grid price", title="Upper price"),
+        Param("levels", int, 10, 2, 200, "Number of grid levels", title="Levels"),
     )
 
-    def check(self, p: dict) -> None:
-        if not 0 < p["lower"] < p["upper"]:
-            raise InvalidInput("Grid needs 0 < 'lower' < 'upper'.")
+    def relations(self, p: dict) -> list[tuple[str, str]]:
+        if not p["lower"] > 0:
+            return [("lower", "The lower price must be above 0.")]
+        if not p["lower"] < p["upper"]:
+            return [("upper", "The upper price must be above the lower price.")]
+        return []
 
     def compute(self, candles: Candles, p: dict):
         n = len(candles)
@@ -201,3 +261,19 @@ class Grid(Strategy):
 
 def grid_levels(p: dict) -> list[float]:
     return list(np.linspace(p["lower"], p["upper"], p["levels"]))
+
+
+def grid_price_note(p: dict, price: float | None) -> str | None:
+    """What a grid will do from the current `price`, when that is not simply trading the
+    range: None when the price is inside it (or unknown)."""
+    if price is None or not price > 0 or p["lower"] <= price <= p["upper"]:
+        return None
+    if price > p["upper"]:
+        return (
+            f"The price {price:,.8g} is above the grid ({p['lower']:,.8g}–{p['upper']:,.8g}): "
+            "it buys nothing until the price falls through its levels."
+        )
+    return (
+        f"The price {price:,.8g} is below the grid ({p['lower']:,.8g}–{p['upper']:,.8g}): it "
+        "buys nothing unless the price rises into the range and falls through a level again."
+    )

@@ -11,14 +11,67 @@
   bands (TA-Lib's BBANDS).
 
 `tests/strategy/test_indicators.py` holds each one against TA-Lib on a public daily series.
+
+Inside `reuse_indicators(*arrays)` (a parameter sweep over one candle frame) an indicator of one
+of those arrays is computed once per set of arguments and shared, read-only: SMA(20) once for
+every combination that uses it.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
 import pandas as pd
 
+_REUSE: ContextVar[_Reuse | None] = ContextVar("indicator_reuse", default=None)
 
+
+def _where(x: np.ndarray) -> tuple:
+    """The memory an array views (two arrays with one `_where` hold the same values)."""
+    return (x.__array_interface__["data"][0], x.shape, x.strides, x.dtype.str)
+
+
+class _Reuse:
+    def __init__(self, arrays: tuple[np.ndarray, ...]):
+        self.arrays = arrays  # kept alive: their memory cannot hold other values meanwhile
+        self.known = {_where(a) for a in arrays}
+        self.values: dict[tuple, object] = {}
+
+
+@contextmanager
+def reuse_indicators(*arrays: np.ndarray) -> Iterator[None]:
+    """Within: indicators of `arrays` (or of any array viewing the same memory, such as the
+    columns of the same candle frame) are computed once per set of arguments and shared. The
+    arrays must not change meanwhile."""
+    token = _REUSE.set(_Reuse(tuple(np.asarray(a) for a in arrays)))
+    try:
+        yield
+    finally:
+        _REUSE.reset(token)
+
+
+def _reusable(fn):
+    @functools.wraps(fn)
+    def indicator(x, *args):
+        memo = _REUSE.get()
+        if memo is None or not isinstance(x, np.ndarray) or _where(x) not in memo.known:
+            return fn(x, *args)
+        key = (fn.__name__, _where(x), args)
+        if key not in memo.values:
+            out = fn(x, *args)
+            for array in out if isinstance(out, tuple) else (out,):
+                array.flags.writeable = False  # shared: nobody may change it
+            memo.values[key] = out
+        return memo.values[key]
+
+    return indicator
+
+
+@_reusable
 def sma(x: np.ndarray, n: int) -> np.ndarray:
     out = np.full(len(x), np.nan)
     if len(x) >= n:
@@ -41,6 +94,7 @@ def _smoothed(x: np.ndarray, n: int, alpha: float) -> np.ndarray:
     return out
 
 
+@_reusable
 def ema(x: np.ndarray, n: int) -> np.ndarray:
     """EMA seeded with the SMA of the first n values (alpha 2/(n+1))."""
     return _smoothed(x, n, 2.0 / (n + 1))
@@ -51,6 +105,7 @@ def wilder(x: np.ndarray, n: int) -> np.ndarray:
     return _smoothed(x, n, 1.0 / n)
 
 
+@_reusable
 def rsi(x: np.ndarray, n: int) -> np.ndarray:
     """Wilder's RSI (TA-Lib / TradingView); 100 where the average loss is 0."""
     out = np.full(len(x), np.nan)
@@ -65,6 +120,7 @@ def rsi(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+@_reusable
 def macd(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, ...]:
     """(MACD line, signal line, histogram)."""
     line = ema(x, fast) - ema(x, slow)
@@ -75,6 +131,7 @@ def macd(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, 
     return line, sig, line - sig
 
 
+@_reusable
 def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
     """Population standard deviation (ddof 0) of the last n values."""
     out = np.full(len(x), np.nan)

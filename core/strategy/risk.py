@@ -19,11 +19,16 @@ stop-loss (close <= entry * (1 - sl%)), take-profit (close >= the lot's target, 
 entry * (1 + tp%)), trailing stop (close <= highest close since entry * (1 - trail%)). An exit
 signal, or "exit now", closes every lot. DCA: the base order when flat; a safety order when
 close <= last buy * (1 - step%) while fewer than 1 + K lots; all lots close when close >= average
-entry * (1 + tp%). Grid: a lot per level: buy at the highest level at or above the close that
-holds no lot; its target is the next level up.
+entry * (1 + tp%). Grid: a lot per level, bought when the price falls through that level: the
+highest level with previous close > level >= close that holds no lot (nothing on the first
+candle, nothing when no level was crossed, so a price outside the range buys nothing); its
+target is the next level up.
 New entries need: an entry signal (signal mode), fewer than max_open_positions lots, the
-candle time past the cooldown (set after a losing exit), and no max-drawdown pause (equity
-= cash + lots at the close, measured from its peak; once hit, the bot pauses for good).
+candle time past the cooldown (set after a losing exit), and no max-drawdown pause. Drawdown is
+measured on the bot's OWN equity, never on an account other bots share: its capital (the free
+quote it saw at its first decision) + its realised PnL + its open lots' unrealised PnL at the
+close (fees included), from its peak. Alone on an account that is exactly cash + lots at the
+close, as in a backtest. Once hit the bot pauses; Resume measures again from that moment.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from core.enums import OrderPurpose
 from core.exchanges import Market, fill_amount
-from core.models import OrderPurpose
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,19 @@ class BotState:
     paused: bool = False
     exit_requested: bool = False
     next_scheduled_ts: int = 0  # DCA on a schedule: no scheduled buy before this candle
+    capital: float | None = None  # the free quote at the bot's first decision
+    realised: float = 0.0  # the PnL of the lots it closed, fees included
+    last_close: float | None = None  # the previous decision's close (grid crossings)
+    stop_when_flat: bool = False  # Stop asked to close the position first
+
+    def equity(self, close: float) -> float:
+        """The bot's own equity at `close`: capital + realised + unrealised PnL."""
+        open_pnl = sum(lot.amount * (close - lot.entry_price) - lot.entry_fee for lot in self.lots)
+        return (self.capital or 0.0) + self.realised + open_pnl
+
+    def drawdown_pct(self, close: float) -> float:
+        peak = self.peak_equity or 0.0
+        return (peak - self.equity(close)) / peak * 100 if peak > 0 else 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -152,7 +170,11 @@ def decide(
     """What to do after the candle that opened at `ts` closed at `close` (mutates peaks)."""
     for lot in state.lots:
         lot.peak = max(lot.peak, close)
-    equity = cash + sum(lot.amount * close for lot in state.lots)
+    if state.capital is None:  # the first decision (or a state from before capital was kept)
+        state.capital = cash + sum(
+            lot.amount * lot.entry_price + lot.entry_fee for lot in state.lots
+        )
+    equity = state.equity(close)
     state.peak_equity = equity if state.peak_equity is None else max(state.peak_equity, equity)
     if (
         risk.max_drawdown_pct
@@ -160,12 +182,22 @@ def decide(
         and (state.peak_equity - equity) / state.peak_equity * 100 >= risk.max_drawdown_pct
     ):
         state.paused = True
+    previous, state.last_close = state.last_close, close
     intents = _exits(
         state, close=close, exit_signal=exit_signal, mode=mode, params=params, risk=risk
     )
-    if intents or state.paused:
+    if intents or state.paused or state.stop_when_flat:
         return intents
-    buy = _entry(state, ts=ts, close=close, entry=entry, mode=mode, params=params, risk=risk)
+    buy = _entry(
+        state,
+        ts=ts,
+        close=close,
+        previous=previous,
+        entry=entry,
+        mode=mode,
+        params=params,
+        risk=risk,
+    )
     if buy is None:
         return intents
     purpose, level = buy
@@ -212,11 +244,13 @@ def _amount(state: BotState, idx: tuple[int, ...]) -> float:
     return sum(state.lots[i].amount for i in idx)
 
 
-def _entry(state, *, ts, close, entry, mode, params, risk) -> tuple[str, int | None] | None:
+def _entry(
+    state, *, ts, close, previous, entry, mode, params, risk
+) -> tuple[str, int | None] | None:
     if ts < state.cooldown_until:
         return None
     if mode == "grid":
-        return _grid_entry(state, close, params)
+        return _grid_entry(state, close, previous, params)
     if len(state.lots) >= max(1, risk.max_open_positions) and mode != "dca":
         return None
     if mode == "dca":
@@ -242,13 +276,18 @@ def _dca_entry(state, *, ts, close, entry, params) -> tuple[str, None] | None:
     return None
 
 
-def _grid_entry(state: BotState, close: float, params: dict) -> tuple[str, int] | None:
+def _grid_entry(
+    state: BotState, close: float, previous: float | None, params: dict
+) -> tuple[str, int] | None:
+    """The highest level the price fell through since the previous close that holds no lot."""
     from core.strategy.builtin import grid_levels
 
+    if previous is None:
+        return None
     levels = grid_levels(params)
     held = {lot.level for lot in state.lots}
-    free = [i for i, lvl in enumerate(levels[:-1]) if close <= lvl and i not in held]
-    return (OrderPurpose.GRID, max(free)) if free else None
+    crossed = [i for i, lvl in enumerate(levels[:-1]) if previous > lvl >= close and i not in held]
+    return (OrderPurpose.GRID, max(crossed)) if crossed else None
 
 
 def open_lot(
@@ -292,6 +331,7 @@ def close_lots(
         share = fee * lot.amount / total
         pnl = lot.amount * (price - lot.entry_price) - lot.entry_fee - share
         out.append((lot, share, pnl))
+        state.realised += pnl
         if pnl < 0 and cooldown_ms:
             state.cooldown_until = max(state.cooldown_until, ts + cooldown_ms)
     keep = set(range(len(state.lots))) - set(intent.lots)

@@ -5,17 +5,27 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from core.backtest import display as show
 from core.backtest import service as svc
-from core.backtest.sweep import MAX_RUNS, SweepAxis, run_sweep, settings_for_row, sweep_grid
+from core.backtest.sweep import (
+    MAX_RUNS,
+    METRICS,
+    SweepAxis,
+    run_sweep,
+    settings_for_row,
+    sweep_grid,
+)
 from core.bots import BotSpec
 from core.errors import ExchangeTemporaryError, InvalidInput
 from core.exchanges.sim import SimExchange
 from core.platform.config import load_settings
 from core.platform.runtime import start
+from core.strategy import indicators as ind
+from core.strategy import reuse_indicators
 
 NOW = int(datetime(2026, 11, 20, 12, 30, tzinfo=UTC).timestamp() * 1000)
 BASE = svc.BacktestSettings(
@@ -61,7 +71,7 @@ class CountingSim(SimExchange):
         ({"order_size_type": "pct", "order_size": 150}, "% of balance"),
         ({"order_size_type": "quote", "order_size": 0}, "order size"),
         ({"stop_loss_pct": 120}, "Stop-loss"),
-        ({"params": {"fast": 30, "slow": 20}}, "smaller than 'slow'"),
+        ({"params": {"fast": 30, "slow": 20}}, "fast average must be shorter than the slow"),
         ({"strategy": "nope"}, "Unknown strategy"),
         ({"symbol": "PEPE/USDT"}, "not traded on sim"),
         ({"timeframe": "7m"}, "Unknown timeframe"),
@@ -189,8 +199,8 @@ def test_trades_export_has_times_and_every_trade():
     run = svc.run(s, svc.load_candles(None, s, now_ms=NOW))
     text = show.trades_csv(run.result.trades).decode()
     lines = text.strip().splitlines()
-    assert lines[0].startswith("entry_time,exit_time,entry_price,exit_price,amount,fees,pnl")
-    assert len(lines) == len(run.result.trades) + 1 and "+00:00" in lines[1]
+    assert lines[0].startswith("Entry time (UTC),Exit time (UTC),Entry price,Exit price,Amount")
+    assert len(lines) == len(run.result.trades) + 1 and lines[1][19] == "Z"  # ISO-8601 UTC
     marked = show.chart_trades(run.result.trades)
     assert marked[0]["entry_ts"] == run.result.trades[0]["entry_time"]
 
@@ -208,7 +218,7 @@ def test_sweep_runs_every_valid_combination_and_skips_the_rest_with_a_reason():
     # fast 5,15,25 x slow 10,20,30: fast >= slow for (15,10), (25,10), (25,20).
     assert len(result.table) == 6 and len(result.skipped) == 3
     assert {r["reason"] for r in result.skipped} == {
-        "Parameter 'fast' must be smaller than 'slow'."
+        "The fast average must be shorter than the slow one."
     }
     assert seen[0] == (0, 9) and seen[-1] == (9, 9)
     returns = result.table["total_return_pct"].tolist()
@@ -225,6 +235,44 @@ def test_one_parameter_sweep_of_a_float_parameter():
     result = run_sweep(s, loaded, [SweepAxis("oversold", 20, 35, 2.5)])
     assert result.table["oversold"].sort_values().tolist() == [20, 22.5, 25, 27.5, 30, 32.5, 35]
     assert result.skipped == []
+
+
+@pytest.mark.parametrize(
+    ("strategy", "axes"),
+    [
+        ("sma_cross", [SweepAxis("fast", 3, 9, 3), SweepAxis("slow", 20, 30, 5)]),
+        ("macd", [SweepAxis("signal", 5, 9, 2), SweepAxis("fast", 8, 12, 4)]),
+        ("bollinger", [SweepAxis("period", 10, 30, 10), SweepAxis("deviations", 1.5, 2.5, 0.5)]),
+        ("rsi", [SweepAxis("oversold", 25, 35, 5), SweepAxis("overbought", 65, 75, 5)]),
+    ],
+)
+def test_a_sweep_shares_indicators_and_gives_the_metrics_of_separate_runs(strategy, axes):
+    s = checked(strategy=strategy, params={})
+    loaded = svc.load_candles(None, s, now_ms=NOW)
+    result = run_sweep(s, loaded, axes)
+    assert len(result.table) > 3
+    for i in range(len(result.table)):
+        alone = svc.run(settings_for_row(s, result, i), loaded).result.metrics
+        row = result.table.iloc[i]
+        assert {k: row[k] for k in METRICS} == pytest.approx(
+            {k: alone[k] for k in METRICS}, rel=0, abs=0, nan_ok=True
+        )
+
+
+def test_indicators_of_the_candles_are_computed_once_inside_reuse():
+    loaded = svc.load_candles(None, checked(), now_ms=NOW)
+    close = np.asarray(loaded.candles["close"], dtype=float)
+    with reuse_indicators(close):
+        again = np.asarray(loaded.candles.reset_index(drop=True)["close"], dtype=float)
+        first = ind.sma(close, 20)
+        assert ind.sma(again, 20) is first  # the same memory: shared
+        assert not first.flags.writeable
+        assert ind.sma(close, 21) is not first
+        assert ind.sma(close * 1.0, 20) is not ind.sma(close * 1.0, 20)  # not the candles
+        macd = ind.macd(close, 12, 26, 9)
+        assert ind.macd(again, 12, 26, 9) is macd
+    assert ind.sma(close, 20) is not first and ind.sma(close, 20).flags.writeable
+    np.testing.assert_array_equal(ind.sma(close, 20), first)
 
 
 @pytest.mark.parametrize(

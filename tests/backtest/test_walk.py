@@ -16,7 +16,7 @@ from core.candles.csv_import import load_candles_csv
 from core.errors import InvalidInput
 from core.exchanges.base import Market
 from core.exchanges.sim import sim_candles
-from core.strategy.risk import Risk
+from core.strategy.risk import Lot, Risk, _lot_exit
 
 MKT = Market(
     symbol="X/USDT",
@@ -171,24 +171,96 @@ def test_orders_under_the_minimum_are_skipped():
     assert r.trades == []
 
 
-@pytest.mark.parametrize(
-    "risk",
-    [
-        Risk(),
-        Risk(take_profit_pct=0.4, stop_loss_pct=0.3),
-        Risk(trailing_stop_pct=0.2),
-        Risk(take_profit_pct=0.5, trailing_stop_pct=0.25, cooldown_ms=600_000),
-    ],
-)
+RISKS = [
+    Risk(),
+    Risk(take_profit_pct=0.4, stop_loss_pct=0.3),
+    Risk(trailing_stop_pct=0.2),
+    Risk(take_profit_pct=0.5, trailing_stop_pct=0.25, cooldown_ms=600_000),
+    Risk(stop_loss_pct=0.2, cooldown_ms=300_000),
+]
+SIZINGS = [
+    {"order_quote": 1000},
+    {},  # all the cash
+    {"order_pct": 40},
+    {"order_quote": 6000, "cash": 10_000},  # the cash caps it after a loss
+]
+
+
+@pytest.mark.parametrize("sizing", SIZINGS)
+@pytest.mark.parametrize("risk", RISKS)
 @pytest.mark.parametrize("strategy", ["sma_cross", "rsi", "bollinger"])
-def test_event_walk_gives_exactly_the_trades_of_the_full_walk(strategy, risk):
+def test_numpy_path_gives_exactly_the_trades_of_the_full_walk(strategy, risk, sizing):
     a = sim_candles("ETH/USDT", "1m", 1_767_225_600_000, 5000)
     df = pd.DataFrame(a)
-    fast = run_backtest(df, strategy, {}, risk=risk, fast=True, order_quote=1000)
-    full = run_backtest(df, strategy, {}, risk=risk, fast=False, order_quote=1000)
+    fast = run_backtest(df, strategy, {}, risk=risk, **sizing)
+    full = run_backtest(df, strategy, {}, risk=risk, fast=False, **sizing)
     assert fast.trades == full.trades
-    assert fast.metrics["final_equity"] == full.metrics["final_equity"]
+    assert fast.skipped == full.skipped
+    assert fast.metrics == full.metrics
     assert len(full.trades) > 5
+
+
+def bench_candles(n: int, seed: int = 7) -> pd.DataFrame:
+    """The series of bench/backtest_speed.py: a random walk of one-minute candles."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.001, n)))
+    open_ = np.concatenate([[close[0]], close[:-1]])
+    return pd.DataFrame(
+        {
+            "ts": 1_700_000_000_000 + np.arange(n, dtype=np.int64) * 60_000,
+            "open": open_,
+            "high": np.maximum(open_, close),
+            "low": np.minimum(open_, close),
+            "close": close,
+            "volume": 1.0,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"order_quote": 1000.0, "cash": 1e9},  # fixed_quote
+        {"cash": 10_000.0},  # all_cash
+        {"order_quote": 1000.0, "cash": 1e9, "risk": Risk(stop_loss_pct=2, take_profit_pct=3)},
+        {"order_quote": 1000.0, "cash": 1e9, "risk": Risk(trailing_stop_pct=1)},
+    ],
+    ids=["fixed_quote", "all_cash", "sl_tp", "trailing"],
+)
+def test_each_benchmark_configuration_gives_the_trades_of_the_full_walk(config):
+    """bench/backtest_speed.py's four configurations (on 60k of its candles)."""
+    df = bench_candles(60_000)
+    params = {"fast": 10, "slow": 30}
+    fast = run_backtest(df, "sma_cross", params, fee_rate=0.001, **config)
+    full = run_backtest(df, "sma_cross", params, fee_rate=0.001, fast=False, **config)
+    assert fast.trades == full.trades
+    assert fast.metrics == full.metrics
+    assert len(full.trades) > 1000
+
+
+def test_gap_up_entry_with_all_cash_is_filled_not_skipped():
+    """The cross up is decided at a close of 115 and filled at an open of 125: all the cash
+    buys what it can at 125 after the fee (sized at the fill). Sized at the close (8.695 for
+    1,000) the buy would cost 1,087 and be dropped for want of cash."""
+    closes = [100, 100, 100, 100, 90, 115, 125, 125, 80, 80]
+    opens = [100, 100, 100, 100, 100, 90, 125, 125, 125, 80]
+    df = frame(opens, closes)
+    for fast in (None, False):
+        r = run_backtest(
+            df,
+            "sma_cross",
+            {"fast": 2, "slow": 3},
+            market=MKT,
+            cash=1000.0,
+            fee_rate=0.001,
+            fast=fast,
+        )
+        assert r.skipped == []
+        t = r.trades[0]
+        assert (t["entry_time"], t["entry_price"]) == (df.ts[6], 125.0)  # the gap-up open
+        assert t["amount"] == 7.992  # 1000 / (125 * 1.001) = 7.9920 -> 7.992
+        assert t["amount"] * 125 + t["amount"] * 125 * 0.001 <= 1000.0
+        assert (t["exit_time"], t["exit_price"], t["exit_reason"]) == (df.ts[9], 80.0, "signal")
 
 
 MARKETS = [
@@ -201,9 +273,10 @@ MARKETS = [
 ]
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(80))
 def test_vectorised_path_gives_exactly_the_results_of_the_full_walk(seed, monkeypatch):
-    """Random sim feeds, strategies, markets (min notional), fees, slippage, tiny cash."""
+    """Random sim feeds, strategies, markets (min notional), fees, slippage, tiny cash, limits
+    (stops, trailing, cooldown) and sizings (fixed quote, all the cash, % of the cash)."""
     used = []
     vector_walk = backtest_fast.walk
     monkeypatch.setattr(backtest_fast, "walk", lambda *a: used.append(vector_walk(*a)) or used[-1])
@@ -226,22 +299,32 @@ def test_vectorised_path_gives_exactly_the_results_of_the_full_walk(seed, monkey
         "fee_rate": rnd.choice([0.0, 0.001, 0.0075]),
         "slippage_bps": rnd.choice([0.0, 5.0, 13.7]),
         "cash": rnd.choice([10_000, 1e9, 150.0, 1000]),
-        "order_quote": rnd.choice([1000, 33.3, 99.0, 5000.0, 0.5]),
+        "risk": rnd.choice(RISKS),
+        **rnd.choice(
+            [
+                {"order_quote": rnd.choice([1000, 33.3, 99.0, 5000.0, 0.5])},
+                {},
+                {"order_pct": rnd.choice([100, 25.0, 0.01])},
+            ]
+        ),
     }
+    if rnd.random() < 0.5:  # tiny blocks and work: the later rounds and `_scan` run
+        monkeypatch.setattr(backtest_fast, "_FIRST_ROUND", rnd.choice([1, 2, 8]))
+        monkeypatch.setattr(backtest_fast, "_WORK", rnd.choice([0, 0.01, 0.1]))
     vector = run_backtest(df, strategy, params, **kwargs)
     full = run_backtest(df, strategy, params, fast=False, **kwargs)
-    assert used  # the vectorised path ran (True) or found the cash could bind (False)
+    assert used == [True]
     assert vector.trades == full.trades
     assert vector.equity.equals(full.equity)
     assert vector.metrics == full.metrics
     assert vector.skipped == full.skipped
 
 
-def test_vectorised_path_covers_both_outcomes(monkeypatch):
-    """Plenty of cash: vectorised; cash that runs short: it declines and the walk decides."""
+def test_fixed_quote_sizing_falls_back_to_one_by_one_when_the_cash_caps(monkeypatch):
+    """Plenty of cash: every amount at once; cash that runs short: each buy sized in turn."""
     used = []
-    vector_walk = backtest_fast.walk
-    monkeypatch.setattr(backtest_fast, "walk", lambda *a: used.append(vector_walk(*a)) or used[-1])
+    fixed = backtest_fast._fixed
+    monkeypatch.setattr(backtest_fast, "_fixed", lambda *a: used.append(fixed(*a)) or used[-1])
     df = pd.DataFrame(sim_candles("ETH/USDT", "1m", 1_767_225_600_000, 3000))
     rich = run_backtest(df, "sma_cross", {}, cash=1e9, order_quote=1000)
     poor = run_backtest(df, "sma_cross", {}, cash=1100, order_quote=1000)
@@ -253,22 +336,41 @@ def test_vectorised_path_covers_both_outcomes(monkeypatch):
     )
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_vectorised_positions_follow_the_one_position_rules(seed):
-    """Flat + entry opens, long + exit closes; a candle with both does whichever applies."""
+@pytest.mark.parametrize("seed", range(12))
+def test_exit_search_finds_the_first_exit_of_every_candidate(seed, monkeypatch):
+    """Blocks, later rounds and the search left for the chain (`_scan`) against a loop."""
     rng = np.random.default_rng(seed)
-    entry, exit_ = rng.random(500) < 0.1, rng.random(500) < 0.1
-    long, entries, exits = False, [], []
-    for i in range(500):
-        if long and exit_[i]:
-            long = False
-            exits.append(i)
-        elif not long and entry[i]:
-            long = True
-            entries.append(i)
-    got_entries, got_exits = backtest_fast._positions(entry, exit_)
-    assert (entry & exit_).any()
-    assert got_entries.tolist() == entries and got_exits.tolist() == exits
+    n = 3000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.004, n)))
+    exit_idx = np.flatnonzero(rng.random(n) < [0.0, 0.002, 0.05][seed % 3])
+    signal = set(exit_idx.tolist())
+    first = np.sort(rng.choice(np.arange(1, n), 200, replace=False))
+    p_in = close[first - 1] * rng.uniform(0.99, 1.01, len(first))
+    risk = [
+        Risk(stop_loss_pct=1, take_profit_pct=2),
+        Risk(trailing_stop_pct=1.5),
+        Risk(stop_loss_pct=3, take_profit_pct=1, trailing_stop_pct=0.8),
+        Risk(take_profit_pct=50),  # mostly no hit before the exit signal or the end
+    ][seed % 4]
+    monkeypatch.setattr(backtest_fast, "_FIRST_ROUND", [1, 4, 256][seed % 3])
+    monkeypatch.setattr(backtest_fast, "_WORK", [0.05, 4][seed % 2])
+    monkeypatch.setattr(backtest_fast, "_BLOCK_CELLS", [8, 1 << 20][seed % 2])
+    exits = backtest_fast._Exits(close, exit_idx, first, p_in, backtest_fast._Limits.of(risk))
+    for c, s in enumerate(first.tolist()):
+        price = float(p_in[c])
+        lot = Lot(amount=1.0, entry_price=price, entry_ts=0, entry_fee=0.0, peak=price)
+        want = (n, "signal")
+        for j in range(s, n):
+            lot.peak = max(lot.peak, float(close[j]))  # as `decide` does first
+            if j in signal:
+                want = (j, "signal")
+                break
+            reason = _lot_exit(lot, float(close[j]), risk)
+            if reason:
+                want = (j, str(reason))
+                break
+        j, code = exits.get(c)
+        assert (j, backtest_fast.REASONS[code]) == want
 
 
 @pytest.mark.parametrize("step", [1e-8, 0.001, 0.01, 0.25, 0.5, 1, 5, 0.05])

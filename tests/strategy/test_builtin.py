@@ -24,7 +24,7 @@ def test_registry_lists_the_built_ins_and_refuses_unknown_names():
 @pytest.mark.parametrize(
     ("name", "raw", "message"),
     [
-        ("sma_cross", {"fast": 30, "slow": 10}, "smaller"),
+        ("sma_cross", {"fast": 30, "slow": 10}, "shorter than the slow"),
         ("sma_cross", {"fast": "ten"}, "number"),
         ("sma_cross", {"fast": 1}, "between"),
         ("sma_cross", {"fast": 2.5}, "whole"),
@@ -163,3 +163,13 @@ def test_a_backtest_hands_a_strategy_every_column(monkeypatch):
     for column in ("open", "high", "low", "close", "volume"):
         assert np.array_equal(getattr(seen[0], column), frame[column].to_numpy(dtype=float))
     assert not np.array_equal(seen[0].high, seen[0].low)
+
+
+def test_grid_price_note_says_what_a_grid_outside_the_price_will_do():
+    from core.strategy import grid_price_note
+
+    grid = {"lower": 58_000.0, "upper": 62_000.0, "levels": 10}
+    assert grid_price_note(grid, 60_000.0) is None
+    assert grid_price_note(grid, None) is None
+    assert "below the grid" in grid_price_note(grid, 2_980.0)
+    assert "above the grid" in grid_price_note(grid, 70_000.0)

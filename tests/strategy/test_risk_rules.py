@@ -24,10 +24,11 @@ MARKET = Market(
     min_notional=1.0,
 )
 DCA = {"safety_orders": 2, "safety_step_pct": 1.0, "take_profit_pct": 1.0}
+GRID = {"lower": 90.0, "upper": 110.0, "levels": 5}
 
 
-def lot(entry: float, amount: float = 1.0, *, peak: float | None = None, target=None) -> dict:
-    return {"entry": entry, "amount": amount, "peak": peak, "target": target}
+def lot(entry: float, amount: float = 1.0, *, peak=None, target=None, level=None) -> dict:
+    return {"entry": entry, "amount": amount, "peak": peak, "target": target, "level": level}
 
 
 def buy(purpose: str, amount: float, level: int | None = None, budget: float = 100.0) -> Intent:
@@ -148,6 +149,24 @@ RULES = {
         [buy("entry", 0.999)],
         False,
     ),
+    "other bots spent the shared account's cash: the bot's own equity did not move": (
+        {"capital": 1000.0, "peak_equity": 1000.0},
+        {"entry": True, "cash": 100.0, "risk": Risk(max_drawdown_pct=10)},
+        [buy("entry", 0.999, budget=100.0)],
+        False,
+    ),
+    "the bot's own losses, 12 % of its capital with a 10 % limit: paused": (
+        {"capital": 1000.0, "realised": -120.0, "peak_equity": 1000.0},
+        {"entry": True, "cash": 5000.0, "risk": Risk(max_drawdown_pct=10)},
+        [],
+        True,
+    ),
+    "an open lot's loss counts (100 -> 88 on 10 units, fee 0.1): paused": (
+        {"capital": 1000.0, "peak_equity": 1000.0, "lots": [lot(100, 10.0)]},
+        {"close": 88.0, "cash": 0.0, "risk": Risk(max_drawdown_pct=12)},
+        [],
+        True,
+    ),
     "paused: no entry": ({"paused": True}, {"entry": True}, [], True),
     "paused: exits still happen": (
         {"paused": True, "lots": [lot(100)]},
@@ -200,6 +219,43 @@ RULES = {
         [],
         False,
     ),
+    # grid 90 / 95 / 100 / 105 / 110: a lot per level the price falls through
+    "grid: the price fell through 100: a lot at that level (100 / (99 * 1.001) -> 1.009)": (
+        {"last_close": 101.0},
+        {"close": 99.0, "mode": "grid", "params": GRID},
+        [buy("grid", 1.009, level=2)],
+        False,
+    ),
+    "grid: a gap through three levels buys the highest one": (
+        {"last_close": 106.0},
+        {"close": 94.0, "mode": "grid", "params": GRID},
+        [buy("grid", 1.062, level=3)],
+        False,
+    ),
+    "grid: no level crossed, no buy": (
+        {"last_close": 99.5},
+        {"close": 99.0, "mode": "grid", "params": GRID},
+        [],
+        False,
+    ),
+    "grid: far below the range, nothing is crossed, no buy": (
+        {"last_close": 50.0},
+        {"close": 49.0, "mode": "grid", "params": GRID},
+        [],
+        False,
+    ),
+    "grid: the first decision has no previous close: no buy": (
+        {},
+        {"close": 99.0, "mode": "grid", "params": GRID},
+        [],
+        False,
+    ),
+    "grid: a level that holds a lot is not bought again": (
+        {"last_close": 101.0, "lots": [lot(100, level=2)]},
+        {"close": 99.0, "mode": "grid", "params": GRID},
+        [],
+        False,
+    ),
 }
 
 
@@ -213,6 +269,7 @@ def _state(fields: dict) -> BotState:
             entry_fee=0.1,
             peak=spec["entry"] if spec["peak"] is None else spec["peak"],
             target=spec["target"],
+            level=spec["level"],
         )
         for spec in fields.pop("lots", [])
     ]
