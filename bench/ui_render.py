@@ -167,6 +167,14 @@ def _trades_and_orders(conn, rng, bots, account_id, first, newest, now) -> None:
 def time_page(name: str, owner_id: int, runs: int, warmup: int) -> list[float]:
     at = AppTest.from_file(PAGE_APP, default_timeout=120)
     at.session_state["test_page"] = name
+    rt = start("bench")  # a real server-side session, as signing in gives (ui.session)
+    with rt.session() as session:
+        at.session_state["steadybot_session"] = users.start_session(
+            session,
+            user=users.get_user(session, user_id=owner_id),
+            key=rt.settings.cookie_key.get_secret_value(),
+            days=1,
+        )
     at.session_state["steadybot_user_id"] = owner_id
     for _ in range(warmup):
         at.run()

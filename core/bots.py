@@ -8,6 +8,11 @@ Status transitions (anything else is refused with a clear message):
 
 The worker moves bots to `paused` (risk limit such as max drawdown, key needs re-entry) or
 `error` (N failed ticks in a row, a strategy that raises) with a reason shown to the user.
+
+Stop with `close_position` (or with an "Exit now" pending) on a bot holding lots keeps it
+running until its exit fills, then it stops ("stopping": `state.stop_when_flat`);
+`close_position` does the same for a stopped, paused or errored bot that still holds lots.
+`spec_problems` lists every problem of a bot spec at once; `validate_spec` raises the first.
 """
 
 from __future__ import annotations
@@ -19,15 +24,17 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import AppError, Conflict, InvalidInput, NotFound
 from core.exchanges import Market, timeframe_ms
 from core.models import (
+    AccountKind,
     AccountStatus,
     Bot,
     BotEvent,
     BotStatus,
     EventKind,
     ExchangeAccount,
+    PaperBalance,
     User,
     utcnow,
 )
@@ -37,6 +44,7 @@ from core.strategy import BotState, get_strategy
 
 EDITABLE_WHEN = (BotStatus.STOPPED,)
 KEY_REENTRY_REASON = "The exchange account's API key needs to be entered again."
+ACCOUNT_DELETED_REASON = "its exchange account was deleted"
 UNUSABLE_ACCOUNT = (AccountStatus.INVALID, AccountStatus.NEEDS_REENTRY)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     # action: (allowed from, to)
@@ -69,6 +77,22 @@ class BotSpec:
     cooldown_minutes: int = 0
 
 
+RISK_LABELS = {
+    "take_profit_pct": "Take-profit %",
+    "stop_loss_pct": "Stop-loss %",
+    "trailing_stop_pct": "Trailing stop %",
+    "max_drawdown_pct": "Max drawdown %",
+    "max_open_positions": "Max open positions",
+    "cooldown_minutes": "Cooldown",
+}
+IGNORED_BECAUSE = {
+    ("grid", "max_open_positions"): "a grid holds at most one lot per level",
+    ("grid", "take_profit_pct"): "each grid lot sells one level above its entry",
+    ("dca", "max_open_positions"): "DCA counts its buys with 'Safety orders'",
+}
+Problem = tuple[str, AppError]  # (BotSpec field, or "params.<name>"; the error)
+
+
 def _pct(value: float | None, field: str, *, upper: float = 100.0) -> float | None:
     if value is None:
         return None
@@ -78,8 +102,8 @@ def _pct(value: float | None, field: str, *, upper: float = 100.0) -> float | No
 
 
 def _account_for(session: Session, *, owner: User, account_id: int) -> ExchangeAccount:
-    account = session.get(ExchangeAccount, account_id)
-    if account is None or account.owner_id != owner.id:
+    account = session.get(ExchangeAccount, account_id) if isinstance(account_id, int) else None
+    if account is None or account.owner_id != owner.id or account.status == AccountStatus.DELETED:
         raise NotFound("No such exchange account.")
     if account.status in UNUSABLE_ACCOUNT:
         raise InvalidInput(f"The account {account.label!r} needs its API key entered again.")
@@ -87,52 +111,199 @@ def _account_for(session: Session, *, owner: User, account_id: int) -> ExchangeA
 
 
 def validate_spec(
-    session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup
+    session: Session,
+    *,
+    owner: User,
+    spec: BotSpec,
+    markets: MarketLookup,
+    bot_id: int | None = None,
 ) -> tuple[BotSpec, ExchangeAccount]:
-    """Check every field; return the cleaned spec. Nothing is written here."""
-    spec.name = clean_text(spec.name, "Bot name", max_len=64)
-    timeframe_ms(spec.timeframe)
-    strategy = get_strategy(spec.strategy)
-    spec.params = strategy.validate(spec.params or {})
-    account = _account_for(session, owner=owner, account_id=spec.account_id)
-    symbol = clean_text(spec.symbol, "Symbol", max_len=32).upper()
-    market_map = markets(account)
-    if symbol not in market_map:
-        raise InvalidInput(f"Symbol {symbol!r} is not traded on {account.exchange_id}.")
-    spec.symbol = symbol
-    if spec.order_size_type not in ("quote", "pct"):
-        raise InvalidInput("Order size type must be 'quote' (an amount) or 'pct' (of balance).")
-    size = spec.order_size
-    if not isinstance(size, int | float) or not math.isfinite(size) or size <= 0:
-        raise InvalidInput("Order size must be a positive number.")
-    if spec.order_size_type == "pct" and size > 100:
-        raise InvalidInput("Order size in % of balance must be at most 100.")
-    market = market_map[symbol]
-    if spec.order_size_type == "quote" and size < market.min_notional:
-        raise InvalidInput(
-            f"Order size {size:g} {market.quote} is under the market minimum of "
-            f"{market.min_notional:g} {market.quote} for {symbol}."
-        )
-    for name, value in clean_risk(spec).items():
-        setattr(spec, name, value)
+    """Check every field; return the cleaned spec. Nothing is written here. An account that is
+    not the owner's is NotFound before anything else (nothing more is said about it); else the
+    first problem `spec_problems` finds is raised (Conflict for a name taken, InvalidInput
+    otherwise)."""
+    problems, account = _check_spec(session, owner=owner, spec=spec, markets=markets, bot_id=bot_id)
+    for _field, error in problems:
+        if isinstance(error, NotFound):
+            raise error
+    if problems:
+        raise problems[0][1]
     return spec, account
+
+
+def spec_problems(
+    session: Session,
+    *,
+    owner: User,
+    spec: BotSpec,
+    markets: MarketLookup,
+    bot_id: int | None = None,
+) -> list[tuple[str, str]]:
+    """Every problem of a bot spec at once, as (field, message): the field is a BotSpec field
+    name, "params.<name>" for a strategy parameter or "params" for the parameters as a whole.
+    `bot_id`: the bot being edited (its own name is not "taken"). Valid fields are cleaned in
+    place (a spec without problems is what create_bot stores). Nothing is written."""
+    problems, _account = _check_spec(
+        session, owner=owner, spec=spec, markets=markets, bot_id=bot_id
+    )
+    return [(field, error.message) for field, error in problems]
+
+
+def _check_spec(
+    session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup, bot_id: int | None
+) -> tuple[list[Problem], ExchangeAccount | None]:
+    problems: list[Problem] = []
+
+    def attempt(field: str, check: Callable[[], object]) -> object:
+        try:
+            return check()
+        except AppError as exc:
+            problems.append((field, exc))
+            return None
+
+    name = attempt("name", lambda: clean_text(spec.name, "Bot name", max_len=64))
+    if name is not None:
+        spec.name = name
+        attempt("name", lambda: _name_free(session, owner=owner, name=name, bot_id=bot_id))
+    attempt("timeframe", lambda: timeframe_ms(spec.timeframe))
+    strategy = attempt("strategy", lambda: get_strategy(spec.strategy))
+    if strategy is not None:
+        values, wrong = strategy.problems(spec.params or {})
+        for param, message in wrong:
+            field = f"params.{param}" if param else "params"
+            problems.append((field, InvalidInput(message)))
+        if not wrong:
+            spec.params = values
+    account = attempt(
+        "account_id", lambda: _account_for(session, owner=owner, account_id=spec.account_id)
+    )
+    market = None
+    symbol = attempt("symbol", lambda: clean_text(spec.symbol, "Market", max_len=32).upper())
+    if symbol is not None and account is not None:
+        market_map = attempt("symbol", lambda: markets(account))
+        if market_map is not None and symbol not in market_map:
+            problems.append(
+                (
+                    "symbol",
+                    InvalidInput(f"Market {symbol!r} is not traded on {account.exchange_id}."),
+                )
+            )
+        elif market_map is not None:
+            spec.symbol, market = symbol, market_map[symbol]
+    problems.extend(_size_problems(session, spec=spec, account=account, market=market))
+    wrong_risk, risk = risk_problems(spec)
+    problems.extend(wrong_risk)
+    for field, value in risk.items():
+        setattr(spec, field, value)
+    if strategy is not None:
+        problems.extend(_ignored(strategy, spec, already={f for f, _ in problems}))
+    return problems, account
+
+
+def _ignored(strategy, spec: BotSpec, *, already: set[str]) -> list[Problem]:
+    """Risk settings the strategy's rules never use, set anyway (a form hides them)."""
+    out = []
+    for field in strategy.ignores:
+        off = 1 if field == "max_open_positions" else None  # what "not set" is
+        if field in already or getattr(spec, field) == off:
+            continue
+        why = IGNORED_BECAUSE.get((strategy.name, field), f"{strategy.title} ignores it")
+        message = f"{RISK_LABELS[field]} does not apply to {strategy.title}: {why}."
+        out.append((field, InvalidInput(message)))
+    return out
+
+
+def _name_free(session: Session, *, owner: User, name: str, bot_id: int | None) -> None:
+    taken = select(Bot.id).where(
+        Bot.owner_id == owner.id, Bot.name == name, Bot.status != BotStatus.ARCHIVED
+    )
+    if bot_id is not None:
+        taken = taken.where(Bot.id != bot_id)
+    if session.exec(taken).first() is not None:
+        raise Conflict(f"You already have a bot named {name!r}.")
+
+
+def _size_problems(
+    session: Session, *, spec: BotSpec, account: ExchangeAccount | None, market: Market | None
+) -> list[Problem]:
+    size_type, size = spec.order_size_type, spec.order_size
+    if size_type not in ("quote", "pct"):
+        return [("order_size_type", InvalidInput("Choose an amount or a % of the balance."))]
+    if isinstance(size, bool) or not isinstance(size, int | float) or not math.isfinite(size):
+        return [("order_size", InvalidInput("Order size must be a positive number."))]
+    if size <= 0:
+        return [("order_size", InvalidInput("Order size must be a positive number."))]
+    if size_type == "pct":
+        if size > 100:
+            return [("order_size", InvalidInput("Order size in % of balance must be at most 100."))]
+        return []
+    if market is None:
+        return []
+    if size < market.min_notional:
+        return [
+            (
+                "order_size",
+                InvalidInput(
+                    f"Order size {size:g} {market.quote} is under the market minimum of "
+                    f"{market.min_notional:g} {market.quote} for {market.symbol}."
+                ),
+            )
+        ]
+    if account is not None and account.kind == AccountKind.PAPER:
+        held = paper_quote(session, account_id=account.id, asset=market.quote)
+        if size > held:
+            message = (
+                f"Order size {size:,.2f} {market.quote} is more than the paper account "
+                f"{account.label!r} holds ({held:,.2f} {market.quote})."
+            )
+            return [("order_size", InvalidInput(message))]
+    return []
+
+
+def paper_quote(session: Session, *, account_id: int, asset: str) -> float:
+    """What a paper account holds of `asset` (free + reserved)."""
+    row = session.exec(
+        select(PaperBalance).where(
+            PaperBalance.account_id == account_id, PaperBalance.asset == asset
+        )
+    ).first()
+    return (row.free + row.used) if row is not None else 0.0
+
+
+def risk_problems(limits) -> tuple[list[Problem], dict]:
+    """The risk fields of a bot spec or backtest settings checked by the one set of rules:
+    ([(field, error)], the valid fields cleaned; None: off)."""
+    problems: list[Problem] = []
+    out: dict = {}
+    uppers = {"take_profit_pct": 1000.0}
+    for field in ("take_profit_pct", "stop_loss_pct", "trailing_stop_pct", "max_drawdown_pct"):
+        try:
+            out[field] = _pct(
+                getattr(limits, field), RISK_LABELS[field], upper=uppers.get(field, 100.0)
+            )
+        except InvalidInput as exc:
+            problems.append((field, exc))
+    positions = limits.max_open_positions
+    if isinstance(positions, int) and not isinstance(positions, bool) and 1 <= positions <= 50:
+        out["max_open_positions"] = positions
+    else:
+        message = "Max open positions must be a whole number from 1 to 50."
+        problems.append(("max_open_positions", InvalidInput(message)))
+    cooldown = limits.cooldown_minutes
+    if isinstance(cooldown, int) and not isinstance(cooldown, bool) and 0 <= cooldown <= 10_080:
+        out["cooldown_minutes"] = cooldown
+    else:
+        message = "Cooldown must be 0 to 10080 minutes (one week)."
+        problems.append(("cooldown_minutes", InvalidInput(message)))
+    return problems, out
 
 
 def clean_risk(limits) -> dict:
     """The risk fields of a bot spec or backtest settings, checked by the one set of rules
-    (None: off). Raises InvalidInput naming the field."""
-    out = {
-        "take_profit_pct": _pct(limits.take_profit_pct, "Take-profit %", upper=1000),
-        "stop_loss_pct": _pct(limits.stop_loss_pct, "Stop-loss %"),
-        "trailing_stop_pct": _pct(limits.trailing_stop_pct, "Trailing stop %"),
-        "max_drawdown_pct": _pct(limits.max_drawdown_pct, "Max drawdown %"),
-        "max_open_positions": limits.max_open_positions,
-        "cooldown_minutes": limits.cooldown_minutes,
-    }
-    if not isinstance(out["max_open_positions"], int) or not 1 <= out["max_open_positions"] <= 50:
-        raise InvalidInput("Max open positions must be a whole number from 1 to 50.")
-    if not isinstance(out["cooldown_minutes"], int) or not 0 <= out["cooldown_minutes"] <= 10_080:
-        raise InvalidInput("Cooldown must be 0 to 10080 minutes.")
+    (None: off). Raises InvalidInput naming the field (the first problem)."""
+    problems, out = risk_problems(limits)
+    if problems:
+        raise problems[0][1]
     return out
 
 
@@ -159,11 +330,6 @@ def _apply(bot: Bot, spec: BotSpec) -> None:
 
 def create_bot(session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup) -> Bot:
     spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
-    taken = select(Bot).where(
-        Bot.owner_id == owner.id, Bot.name == spec.name, Bot.status != BotStatus.ARCHIVED
-    )
-    if session.exec(taken).first():
-        raise Conflict(f"You already have a bot named {spec.name!r}.")
     bot = Bot(
         owner_id=owner.id,
         name=spec.name,
@@ -192,7 +358,7 @@ def update_bot(
     bot = get_bot(session, owner=owner, bot_id=bot_id)
     if bot.status not in EDITABLE_WHEN:
         raise Conflict("Stop the bot before editing it.")
-    spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
+    spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets, bot_id=bot.id)
     _apply(bot, spec)
     session.add(bot)
     add_event(session, bot=bot, kind=EventKind.STATE, message="settings changed")
@@ -222,8 +388,15 @@ def list_bots(session: Session, *, owner: User, include_archived: bool = False) 
     return list(session.exec(query))
 
 
-def change_status(session: Session, *, owner: User, bot_id: int, action: str) -> Bot:
-    """Apply a user action (start/pause/resume/stop/archive) if the current status allows it."""
+def change_status(
+    session: Session, *, owner: User, bot_id: int, action: str, close_position: bool = False
+) -> Bot:
+    """Apply a user action (start/pause/resume/stop/archive) if the current status allows it.
+
+    Resume after a drawdown pause clears it and measures the drawdown again from then. Stop
+    with `close_position` (or while an "Exit now" is pending) on a bot holding lots sells them
+    at market first: the bot keeps running, buys nothing, and stops once its exit filled.
+    Stop without it keeps the position (no bot manages it then)."""
     if action not in TRANSITIONS:
         raise InvalidInput(f"Unknown action {action!r}.")
     bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).first()
@@ -234,11 +407,25 @@ def change_status(session: Session, *, owner: User, bot_id: int, action: str) ->
         raise Conflict(f"A {bot.status} bot cannot {action}.")
     if action == "start":
         account = session.get(ExchangeAccount, bot.account_id)
-        if account is None or account.status in UNUSABLE_ACCOUNT:
+        if account is None or account.status == AccountStatus.DELETED:
+            raise Conflict(
+                "The bot's exchange account was deleted: edit the bot to choose another account."
+            )
+        if account.status in UNUSABLE_ACCOUNT:
             raise Conflict("The bot's exchange account needs its API key entered again.")
         bot.started_at = utcnow()
         bot.consecutive_failures = 0
     reason = "paused by user" if action == "pause" else ""
+    state = BotState.loads(bot.state)
+    if action in ("resume", "start") and state.paused:  # a drawdown pause: measured again now
+        state.paused, state.peak_equity = False, None
+        bot.state = state.dumps()
+    if action == "stop" and state.lots and (close_position or state.exit_requested):
+        # Close first (a pending "Exit now" is never dropped): the bot runs until its exit
+        # fills, then stops (core.trading.fills).
+        state.exit_requested = state.stop_when_flat = True
+        bot.state = state.dumps()
+        target, reason = BotStatus.RUNNING, "stopping: closing the position at market"
     set_status(session, bot=bot, status=target, reason=reason, actor=owner)
     return bot
 
@@ -286,6 +473,70 @@ def pause_for_key_reentry(session: Session, *, account_id: int) -> list[int]:
             event=EventKind.KEY_REENTRY,
         )
     return [bot.id for bot in running]
+
+
+def stop_for_deleted_account(
+    session: Session, *, account_id: int, actor: User | None = None
+) -> list[int]:
+    """Stop every bot of an account being deleted that runs, is paused or is in error (a
+    STATE event each; archived and stopped bots stay as they are); their ids."""
+    busy = session.exec(
+        select(Bot)
+        .where(
+            Bot.account_id == account_id,
+            col(Bot.status).in_((BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR)),
+        )
+        .order_by(col(Bot.id))
+        .with_for_update()
+    ).all()
+    for bot in busy:
+        set_status(
+            session, bot=bot, status=BotStatus.STOPPED, reason=ACCOUNT_DELETED_REASON, actor=actor
+        )
+    return [bot.id for bot in busy]
+
+
+def close_position(session: Session, *, owner: User, bot_id: int) -> Bot:
+    """Sell the position of a bot that no longer runs (stopped, paused or in error) at market:
+    the bot runs again only to sell (exit requested, nothing bought) and stops once its exit
+    filled (core.trading.fills). Refused with the reason for a running or archived bot, one
+    holding nothing, or one whose exchange account was deleted or needs its key again."""
+    bot = session.exec(select(Bot).where(Bot.id == bot_id).with_for_update()).first()
+    if bot is None or (bot.owner_id != owner.id and owner.role != "admin"):
+        raise NotFound("No such bot.")
+    state = BotState.loads(bot.state)
+    if bot.status == BotStatus.ARCHIVED:
+        raise Conflict(
+            f"{bot.name!r} is archived and never trades again: its position stays in the "
+            "account (sell it on the exchange, or from another bot)."
+        )
+    if bot.status == BotStatus.RUNNING:
+        raise Conflict(f"{bot.name!r} is running: use its Exit now or Stop button.")
+    if not state.lots:
+        raise Conflict(f"{bot.name!r} holds no position.")
+    account = session.get(ExchangeAccount, bot.account_id)
+    if account is None or account.status == AccountStatus.DELETED:
+        raise Conflict(
+            f"The exchange account of {bot.name!r} was deleted: its position cannot be sold "
+            "from here."
+        )
+    if account.status in UNUSABLE_ACCOUNT:
+        raise Conflict(
+            f"The exchange account {account.label!r} needs its API key entered again before "
+            f"{bot.name!r} can sell."
+        )
+    state.exit_requested = state.stop_when_flat = True
+    bot.state = state.dumps()
+    bot.consecutive_failures = 0
+    set_status(
+        session,
+        bot=bot,
+        status=BotStatus.RUNNING,
+        reason="stopping: closing the position at market",
+        actor=owner,
+    )
+    audit.record(session, actor=owner, action="bot.close_position", target=f"bot {bot.id}")
+    return bot
 
 
 def request_exit_now(session: Session, *, owner: User, bot_id: int) -> Bot:

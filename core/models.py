@@ -3,111 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from core.enums import (  # noqa: F401 (re-exported: the StrEnums next to the tables)
+    AccountKind,
+    AccountStatus,
+    BotStatus,
+    EventKind,
+    OrderPurpose,
+    OrderStatus,
+    TickOutcome,
+)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# The values the code branches on. StrEnums are stored as the same strings (no migration) and
-# compare equal to them, so a row read back as a plain str matches its member.
-
-
-class BotStatus(StrEnum):
-    STOPPED = "stopped"
-    RUNNING = "running"
-    PAUSED = "paused"
-    ERROR = "error"
-    ARCHIVED = "archived"
-
-
-class AccountKind(StrEnum):
-    LIVE = "live"
-    PAPER = "paper"
-
-
-class AccountStatus(StrEnum):
-    OK = "ok"
-    UNVERIFIED = "unverified"
-    NEEDS_REENTRY = "needs_reentry"
-    INVALID = "invalid"
-
-
-class OrderStatus(StrEnum):
-    PENDING_SUBMIT = "pending_submit"  # committed before sending: the exactly-once anchor
-    SENDING = "sending"  # committed by the lease holder just before the request goes out
-    UNKNOWN = "unknown"  # sent, no answer: looked up again until its deadline passes
-    OPEN = "open"
-    CLOSED = "closed"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-    NEVER_PLACED = "never_placed"  # the exchange confirmed it has no such client order id
-
-
-class OrderPurpose(StrEnum):
-    """Why an order was placed (core.strategy.risk decides; trades keep it as exit reason)."""
-
-    ENTRY = "entry"  # buys
-    SCHEDULED = "scheduled"
-    SAFETY = "safety"
-    GRID = "grid"
-    SIGNAL = "signal"  # sells
-    TAKE_PROFIT = "take_profit"
-    STOP_LOSS = "stop_loss"
-    TRAILING_STOP = "trailing_stop"
-    EXIT_NOW = "exit_now"
-
-
-class EventKind(StrEnum):
-    """A bot event's kind. The last three notify their owner (core.notify.outbox)."""
-
-    SIGNAL = "signal"
-    ORDER = "order"
-    FILL = "fill"
-    ERROR = "error"
-    STATE = "state"
-    BOT_ERROR = "bot_error"  # the bot went to status error
-    RISK_PAUSE = "risk_pause"  # paused by a risk limit (max drawdown)
-    KEY_REENTRY = "key_reentry"  # paused: its account's API key must be entered again
-
-    @property
-    def notifies(self) -> bool:
-        """Whether the owner may be told (BotEvent.notify is set when it is written)."""
-        return self in (
-            EventKind.FILL,
-            EventKind.BOT_ERROR,
-            EventKind.RISK_PAUSE,
-            EventKind.KEY_REENTRY,
-        )
-
-
-class TickOutcome(StrEnum):
-    """How a tick ended; the outcome text is "<outcome>: <detail>"."""
-
-    OK = "ok"
-    SKIPPED = "skipped"
-    PAUSED = "paused"
-    FAILED = "failed"
-    ERROR = "error"
-
-    def text(self, detail: str) -> str:
-        return f"{self.value}: {detail}"
-
-    @classmethod
-    def of(cls, text: str) -> TickOutcome:
-        return cls(text.partition(":")[0])
-
-    @property
-    def failed(self) -> bool:
-        return self in (TickOutcome.FAILED, TickOutcome.ERROR)
-
-
 class User(SQLModel, table=True):
-    """A person who signs in; lockout state lives here so it holds across processes."""
+    """A person who signs in (their sign-in sessions: UserSession; throttling: SignInThrottle)."""
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=32, unique=True, index=True)
@@ -116,11 +32,37 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=100)
     role: str = Field(default="trader", max_length=16)  # admin | trader
     is_active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side sign-in session. The browser's cookie holds a random token; only its
+    keyed hash is stored. Checked on every run; revoked by Log out, "sign out everywhere", a
+    password change, disable and role change; deleted with its user."""
+
+    __table_args__ = (Index("ix_usersession_user_address", "user_id", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    address: str = Field(default="", max_length=64)  # client address (or /64) at sign-in
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted per username, per client address and per (username, address)
+    pair: progressive delays, then a temporary block of the address (core.users.throttle)."""
+
+    key: str = Field(primary_key=True, max_length=160)
+    username: str = Field(default="", max_length=64, index=True)
+    address: str = Field(default="", max_length=64)
+    failures: int = 0
+    last_at: datetime = Field(default_factory=utcnow, index=True)
+    blocked_until: datetime | None = None
 
 
 class AppSetting(SQLModel, table=True):

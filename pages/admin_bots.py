@@ -5,7 +5,20 @@ import streamlit as st
 from core import bots, views
 from core.errors import AppError
 from ui import boot
+from ui.format import Column, table
 from ui.session import require_admin
+
+COLUMNS = (
+    Column("id", "id", "#"),
+    Column("owner"),
+    Column("name", "text", "Bot"),
+    Column("market"),
+    Column("strategy"),
+    Column("status", "words"),
+    Column("reason"),
+    Column("realised_pnl", "pnl"),
+    Column("last_tick", "time"),
+)
 
 rt = boot.runtime()
 admin = require_admin(rt)
@@ -16,7 +29,7 @@ with rt.read() as session:
 if not rows:
     st.info("No bots on this platform yet.")
     st.stop()
-st.dataframe(rows, hide_index=True, width="stretch")
+table(rows, COLUMNS)
 
 running = [r for r in rows if r["status"] in ("running", "paused", "error")]
 if running:

@@ -1,15 +1,17 @@
-"""Administration: users (enable/disable, role, unlock) and the registration switch."""
+"""Administration: users (create, enable/disable, role, unlock, delete), registration, and
+sign-in throttling (unlock a user, unblock an address)."""
 
 import streamlit as st
 
 from core import users
 from core.errors import AppError
-from core.models import utcnow
 from ui import boot
 from ui.session import require_admin
 
 rt = boot.runtime()
 admin = require_admin(rt)
+rules = users.Registration.from_settings(rt.settings)
+policy = users.ThrottlePolicy.from_settings(rt.settings)
 
 st.title("Users")
 
@@ -27,12 +29,23 @@ def act(fn, **kwargs) -> None:
 with rt.read() as session:
     is_open = users.registration_open(session)
     people = users.list_users(session)
+    slowed = users.throttled(session, policy=policy)
 
-wanted = st.toggle("Open registration (anyone can create a trader account)", value=is_open)
-if wanted != is_open:
-    act(users.set_registration_open, is_open=wanted)
+if rules.mode == "open":
+    wanted = st.toggle("Open registration (anyone can create a trader account)", value=is_open)
+    if wanted != is_open:
+        act(users.set_registration_open, is_open=wanted)
+else:
+    st.caption(
+        f"Registration: **{rules.mode}** (STEADYBOT_REGISTRATION). "
+        + (
+            "Nobody signs up; create accounts below."
+            if rules.mode == "invite"
+            else "Accounts are created with `python -m core.cli create-user`."
+        )
+    )
 
-now = utcnow()
+slowed_names = {r.username for r in slowed if r.username}
 rows = [
     {
         "id": u.id,
@@ -41,7 +54,7 @@ rows = [
         "email": u.email,
         "role": u.role,
         "active": u.is_active,
-        "locked": bool(u.locked_until and u.locked_until > now),
+        "sign-in throttled": u.username in slowed_names,
         "last sign-in": u.last_login_at,
     }
     for u in people
@@ -52,7 +65,11 @@ st.subheader("Manage a user")
 choice = st.selectbox("User", people, format_func=lambda u: f"{u.username} ({u.role})")
 if choice is not None:
     cols = st.columns(4)
-    if cols[0].button("Unlock", disabled=not choice.locked_until):
+    if cols[0].button(
+        "Unlock",
+        disabled=choice.username not in slowed_names,
+        help="Forget this user's failed sign-ins: their waiting time ends now.",
+    ):
         act(users.unlock, user_id=choice.id)
     label = "Disable" if choice.is_active else "Enable"
     if cols[1].button(label, disabled=choice.id == admin.id):
@@ -68,3 +85,58 @@ if choice is not None:
         typed = st.text_input("Type the username to confirm", key=f"confirm_{choice.id}")
         if st.button("Delete user", type="primary", disabled=choice.id == admin.id):
             act(users.delete_user, user_id=choice.id, confirm_username=typed)
+
+if rules.mode != "closed":
+    st.subheader("Create a user")
+    with st.form("admin_create_user", clear_on_submit=False):
+        c1, c2 = st.columns(2)
+        new_username = c1.text_input("Username", max_chars=32)
+        new_email = c2.text_input("Email", max_chars=254)
+        new_name = c1.text_input("Display name", max_chars=100)
+        new_role = c2.selectbox("Role", users.ROLES, index=users.ROLES.index("trader"))
+        new_password = c1.text_input(
+            "Initial password", type="password", max_chars=72, help="Tell them to change it."
+        )
+        create = st.form_submit_button("Create user")
+    if create:
+        try:
+            with rt.session() as session:
+                made = users.admin_create_user(
+                    session,
+                    admin=users.get_user(session, user_id=admin.id),
+                    rules=rules,
+                    username=new_username,
+                    email=new_email,
+                    name=new_name,
+                    password=new_password,
+                    role=new_role,
+                )
+            st.success(f"Account {made.username!r} created ({made.role}).")
+        except AppError as exc:
+            st.error(exc.message)
+
+blocked = [r for r in slowed if r.key.startswith("a:")]
+if blocked:
+    st.subheader("Throttled addresses")
+    st.dataframe(
+        [
+            {
+                "address": r.address,
+                "failed sign-ins": r.failures,
+                "last": r.last_at,
+                "blocked until": r.blocked_until,
+            }
+            for r in blocked
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    address = st.selectbox("Address", [r.address for r in blocked])
+    if st.button("Unblock this address"):
+        try:
+            with rt.session() as session:
+                users.unblock_address(session, address=address)
+        except AppError as exc:
+            st.error(exc.message)
+        else:
+            st.rerun()

@@ -3,16 +3,28 @@
 The live part refreshes every few seconds inside a fragment; plotly keeps the user's zoom
 (uirevision) across refreshes."""
 
-import pandas as pd
 import streamlit as st
 
 from core import bots, views
 from ui import boot
-from ui.format import badge, money, short_when, trade_table, when
-from ui.session import current_user
+from ui.bot_actions import detail_header, show_toast
+from ui.format import (
+    ORDER_COLUMNS,
+    POSITION_COLUMNS,
+    Column,
+    badge,
+    money,
+    short_when,
+    table,
+    trade_table,
+    when,
+    zone_name,
+)
+from ui.session import checked_fragment, current_user
 
 rt = boot.runtime()
 user = current_user(rt)
+show_toast()
 
 with rt.read() as session:
     mine = bots.list_bots(session, owner=user)
@@ -22,6 +34,11 @@ if not mine:
     st.stop()
 ids = [b.id for b in mine]
 wanted = st.session_state.get("detail_bot_id")
+asked = st.query_params.get("bot", "")  # a link to one bot: /bot_detail?bot=3
+if asked != st.session_state.get("detail_bot_asked"):  # a new link, not our own echo
+    st.session_state["detail_bot_asked"] = asked
+    if asked.isdigit() and int(asked) in ids:
+        wanted = int(asked)
 bot_id = st.selectbox(
     "Bot",
     ids,
@@ -29,17 +46,19 @@ bot_id = st.selectbox(
     format_func=lambda i: views.bot_label(next(b for b in mine if b.id == i)),
 )
 st.session_state["detail_bot_id"] = bot_id
+st.session_state["detail_bot_asked"] = st.query_params["bot"] = str(bot_id)
 window = st.select_slider(
     "Candles on the chart", [100, 300, 1000], value=300, help="The newest closed candles"
 )
 
 
-@st.fragment(run_every=5)
+@checked_fragment(rt, run_every=5)  # each refresh checks the session first
 def live() -> None:
     with st.spinner("Loading market data…"):  # shown only when it takes over half a second
         data = views.chart_data(rt, owner=user, bot_id=bot_id, limit=window)
     bot = data["bot"]
     st.markdown(f"### {bot.name} {badge(bot.status, bot.status_reason)}")
+    detail_header(rt, user, bot)  # settings in words, actions (Stop asks close / keep)
     for cid in views.awaiting_orders(rt, owner=user, bot_id=bot.id):
         st.warning(
             f"Order {cid} was sent but the exchange has not confirmed it yet. It is looked up "
@@ -49,7 +68,7 @@ def live() -> None:
     with rt.read() as session:
         flt = views.TradeFilter(bot_id=bot.id)
         rows, totals = views.trade_list(session, owner=user, flt=flt, limit=200)
-        curve = views.pnl_curve(session, owner=user, bot_id=bot.id)
+        curves = views.pnl_curves(session, owner=user, bot_id=bot.id)
         positions = views.open_positions(session, owner=user, bot_id=bot.id)
         events = bots.events(session, owner=user, bot_id=bot.id, limit=100)
     cols = st.columns(4)
@@ -66,49 +85,33 @@ def live() -> None:
             title=f"{bot.symbol} {bot.timeframe}",
             indicators=data["indicators"],
             trades=data["trades"],
+            bands=data["bands"],
+            zone=zone_name(),
+            price_decimals=data["decimals"].price,
         )
         st.plotly_chart(fig, width="stretch", key=f"chart{bot.id}")
-    if curve:
-        series = pd.Series(
-            [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
-        )
+    if curves:
         st.plotly_chart(
-            views.equity_curve({"realised PnL": series}, title="Realised PnL"),
+            views.pnl_chart(curves, title="PnL", zone=zone_name()),
             width="stretch",
             key=f"equity{bot.id}",
         )
     st.subheader("Open position")
     if positions:
-        st.dataframe(
-            [
-                {
-                    "amount": p["amount"],
-                    "entry": p["entry_price"],
-                    "since": when(p["entry_ts"]),
-                    "last": p["last_price"],
-                    "unrealised PnL": p["unrealised_pnl"],
-                }
-                for p in positions
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        steps = {"price_dp": data["decimals"].price, "amount_dp": data["decimals"].amount}
+        table([{**p, **steps} for p in positions], POSITION_COLUMNS)
     else:
         st.caption("Flat: no open position.")
     tabs = st.tabs(["Trades", "Orders", "Events"])
     with tabs[0]:
         trade_table(rows, one_bot=True)
     with tabs[1]:
-        st.dataframe(
-            views.orders_of(rt, owner=user, bot_id=bot.id),
-            hide_index=True,
-            width="stretch",
-        )
+        orders = views.orders_of(rt, owner=user, bot_id=bot.id, decimals=data["decimals"])
+        table(orders, ORDER_COLUMNS)
     with tabs[2]:
-        st.dataframe(
-            [{"when": e.ts, "kind": e.kind, "message": e.message} for e in events],
-            hide_index=True,
-            width="stretch",
+        table(
+            [{"time": e.ts, "kind": e.kind, "message": e.message} for e in events],
+            (Column("time", "time", "Time"), Column("kind", "words", "Kind"), Column("message")),
         )
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 from core import accounts, exchanges
 from core.errors import AppError
 from ui import boot
-from ui.format import when
+from ui.format import Column, table
 from ui.session import current_user
 
 rt = boot.runtime()
@@ -18,6 +18,18 @@ STATUS_TEXT = {
     "invalid": ":red[invalid]",
 }
 OFFER = "exchange_accounts_offer_unverified"  # (form, message) whose check found no exchange
+FLASH = "exchange_accounts_flash"  # a message for the run after a rerun
+
+
+BALANCE_COLUMNS = (Column("asset"), Column("free", "amount"), Column("used", "amount"))
+ACCOUNT_COLUMNS = (
+    Column("label"),
+    Column("exchange"),
+    Column("kind", "words"),
+    Column("status"),
+    Column("last_check", "time"),
+    Column("key", "text", "API key"),
+)
 
 
 def show_outcome(outcome: accounts.SaveOutcome, prefix: str) -> None:
@@ -58,23 +70,34 @@ def account_actions(acc: accounts.AccountInfo) -> None:
     cols = st.columns(3)
     if acc.kind == "live" and cols[0].button("Check now", key=f"check_{acc.id}"):
         checked = accounts.check_account(rt, owner=user, account_id=acc.id)
-        st.info(f"Status now: {checked.status} {checked.status_reason}".strip())
+        status = STATUS_TEXT.get(checked.status, checked.status)
+        st.info(
+            f"Status now: {status}."
+            + (f"\n\n{checked.status_reason}" if checked.status_reason else "")
+        )
     if cols[1].button("Balances", key=f"bal_{acc.id}"):
         balances = accounts.balances_for_account(rt, owner=user, account_id=acc.id)
         rows = [{"asset": a, "free": b.free, "used": b.used} for a, b in balances.items()]
         if rows:
-            st.dataframe(rows, hide_index=True)
+            table(rows, BALANCE_COLUMNS, key=f"balances_{acc.id}")
         else:
             st.info("All balances are zero.")
     if cols[2].button("Delete", key=f"del_{acc.id}"):
         st.session_state["exchange_accounts_delete"] = acc.id
     if st.session_state.get("exchange_accounts_delete") == acc.id:
-        st.warning(f"Delete {acc.label!r}? Its stored API key is erased.")
+        st.warning(
+            f"Delete {acc.label!r}? Its stored API key is erased from the database at once. "
+            "Bots on this account are stopped and keep their trades, orders and events; you "
+            "can edit a stopped bot to trade on another account."
+        )
         yes, no = st.columns(2)
         if yes.button("Yes, delete", key=f"del_yes_{acc.id}"):
             with rt.session() as session:
-                accounts.delete_account(session, owner=user, account_id=acc.id)
+                done = accounts.delete_account(session, owner=user, account_id=acc.id)
             st.session_state.pop("exchange_accounts_delete", None)
+            st.session_state[FLASH] = f"Account {acc.label!r} deleted; its key is erased." + (
+                f" {done['bots_stopped']} bot(s) stopped." if done["bots_stopped"] else ""
+            )
             st.rerun()
         if no.button("Cancel", key=f"del_no_{acc.id}"):
             st.session_state.pop("exchange_accounts_delete", None)
@@ -109,22 +132,23 @@ def account_list() -> None:
     if not mine:
         st.info("No exchange accounts yet: add one below (a paper account needs no key).")
         return
-    st.dataframe(
+    table(
         [
             {
                 "label": a.label,
-                "exchange": a.exchange_id + (" (testnet)" if a.sandbox else ""),
+                "exchange": exchanges.exchange_name(a.exchange_id)
+                + (" (testnet)" if a.sandbox else ""),
                 "kind": a.kind,
                 "status": a.status.replace("needs_reentry", "needs re-entry"),
-                "last check": when(a.last_checked_at),
-                "API key": a.key_hint or "—",
+                "last_check": a.last_checked_at,
+                "key": a.key_hint or "—",
             }
             for a in mine
         ],
-        hide_index=True,
+        ACCOUNT_COLUMNS,
     )
     for acc in mine:
-        with st.expander(f"{acc.label} · {acc.exchange_id}"):
+        with st.expander(f"{acc.label} · {exchanges.exchange_name(acc.exchange_id)}"):
             st.markdown(f"Status: {STATUS_TEXT.get(acc.status, acc.status)}")
             if acc.status_reason:
                 st.caption(acc.status_reason)
@@ -133,13 +157,17 @@ def account_list() -> None:
 
 def add_live_form() -> None:
     exchange_id = st.selectbox(
-        "Exchange", accounts.exchange_choices(), index=None, placeholder="Type to search"
+        "Exchange",
+        accounts.exchange_choices(),
+        index=None,
+        placeholder="Type to search",
+        format_func=exchanges.exchange_name,
     )
     st.caption(
         "Other exchanges are not offered for live trading: their client order ids cannot be "
-        "looked up, so an order whose answer is lost could not be checked. Paper accounts can "
-        "use their prices."
+        "looked up, so an order whose answer is lost could not be checked."
     )
+    st.caption("Paper accounts can use their prices.")
     if exchange_id is None:
         return
     prefix = f"add_{exchange_id}"
@@ -165,8 +193,10 @@ def add_paper_form() -> None:
     with st.form("add_paper"):
         label = st.text_input("Label", max_chars=64, key="paper_label")
         feed = st.selectbox(
-            "Prices", exchanges.known_feed_ids(), key="paper_feed",
-            help="sim: a simulated market; an exchange: its live public prices (no key needed)",
+            "Prices", exchanges.feed_choices(), key="paper_feed",
+            format_func=exchanges.exchange_name,
+            help="Simulated market: offline prices. An exchange: its live public prices (no "
+            "key needed); the ones offered for live trading come first.",
         )  # fmt: skip
         text = st.text_input("Starting balances", value="USDT=10000", key="paper_balances")
         if st.form_submit_button("Open paper account"):
@@ -179,8 +209,11 @@ def add_paper_form() -> None:
 
 
 st.title("Exchange accounts")
+if flash := st.session_state.pop(FLASH, None):
+    st.success(flash)
 guarded(account_list)
 st.subheader("Connect an exchange")
 guarded(add_live_form)
 st.subheader("Paper account")
+st.caption("Trade with pretend money on real or simulated prices: no API key needed.")
 guarded(add_paper_form)

@@ -1,6 +1,6 @@
 """Administration: system health — database, queue, workers, schema, data dir, logs, audit log."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import streamlit as st
 
@@ -9,7 +9,7 @@ from core.models import utcnow
 from core.platform import audit, db, migrate
 from core.platform.logs import tail
 from ui import boot
-from ui.format import when
+from ui.format import Column, display_zone, table, when
 from ui.session import require_admin
 
 rt = boot.runtime()
@@ -49,20 +49,28 @@ if not workers["healthy"]:
     st.warning(f"No worker has reported in the last minute (last heartbeat: {last}).")
 now = utcnow()
 if workers["workers"]:
-    st.dataframe(
+    table(
         [
             {
                 "worker": w.worker_id,
                 "mode": w.mode,
                 "version": w.version,
-                "started": when(w.started_at),
-                "last beat": when(w.last_beat),
-                "seconds ago": int((now - views.aware(w.last_beat)).total_seconds()),
-                "queue depth": w.queue_depth,
+                "started": w.started_at,
+                "last_beat": w.last_beat,
+                "seconds_ago": int((now - views.aware(w.last_beat)).total_seconds()),
+                "queue_depth": w.queue_depth,
             }
             for w in workers["workers"]
         ],
-        hide_index=True,
+        (
+            Column("worker"),
+            Column("mode"),
+            Column("version"),
+            Column("started", "time"),
+            Column("last_beat", "time"),
+            Column("seconds_ago", "count", "Seconds ago"),
+            Column("queue_depth", "count"),
+        ),
     )
 else:
     st.caption("No worker has ever reported to this database.")
@@ -75,22 +83,24 @@ cols = st.columns(3)
 action = cols[0].selectbox("Action", [None, *actions], format_func=lambda a: a or "all")
 actor = cols[1].selectbox("Who", [None, *actors], format_func=lambda a: a or "anyone")
 days = cols[2].selectbox("Since", [1, 7, 30, 365], index=2, format_func=lambda d: f"{d} days")
-since = datetime.combine(now.date() - timedelta(days=days - 1), time.min, UTC)
+zone = display_zone()  # the viewer's days
+since = datetime.combine(now.astimezone(zone).date() - timedelta(days=days - 1), time.min, zone)
 with rt.read() as session:
     entries = audit.recent(session, limit=200, action=action, actor=actor, since=since)
 if entries:
-    st.dataframe(
+    table(
         [
-            {
-                "when": when(e.ts),
-                "who": e.actor,
-                "action": e.action,
-                "target": e.target,
-                "detail": e.detail,
-            }
+            {"when": e.ts, "who": e.actor, "action": e.action, "target": e.target,
+             "detail": e.detail}
             for e in entries
         ],
-        hide_index=True,
-    )
+        (
+            Column("when", "time", "Time"),
+            Column("who", "text", "Who"),
+            Column("action"),
+            Column("target"),
+            Column("detail"),
+        ),
+    )  # fmt: skip
 else:
     st.caption("No audit entries match these filters.")

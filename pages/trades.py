@@ -1,13 +1,13 @@
 """Trades: every trade (round trip) or fill across the user's bots, with filters, totals over
 the whole filter (in SQL), pages of 100 rows and a CSV export of everything that matches."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import streamlit as st
 
 from core import views
 from ui import boot
-from ui.format import money, trade_table, when
+from ui.format import Column, balance, display_zone, money, table, trade_table
 from ui.session import current_user
 
 PAGE_SIZE = 100
@@ -41,12 +41,13 @@ else:
     outcome = cols[2].selectbox(
         "Outcome", [None, "win", "loss", "open"], format_func=lambda o: o or "all"
     )
-today = datetime.now(UTC).date()
+zone = display_zone()  # the days of the filter are the viewer's days
+today = datetime.now(zone).date()
 period = cols[3].date_input("Between", (today - timedelta(days=30), today))
 since_ms = until_ms = None
 if isinstance(period, tuple) and len(period) == 2:
-    start = datetime.combine(period[0], time.min, UTC)
-    end = datetime.combine(period[1] + timedelta(days=1), time.min, UTC)
+    start = datetime.combine(period[0], time.min, zone)
+    end = datetime.combine(period[1] + timedelta(days=1), time.min, zone)
     since_ms, until_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
@@ -75,7 +76,7 @@ def show_round_trips() -> None:
     top = st.columns(4)
     top[0].metric("Trades", f"{totals['trades']:,}")
     top[1].metric("Realised PnL", money(totals["pnl"]))
-    top[2].metric("Fees", money(-totals["fees"]))
+    top[2].metric("Fees", balance(totals["fees"]))
     closed = totals["closed"]
     top[3].metric("Wins", f"{totals['wins']:,} / {closed:,}" if closed else "—")
     if not totals["trades"]:
@@ -93,6 +94,20 @@ def show_round_trips() -> None:
     download("Download CSV", make_csv, "steadybot-trades.csv")
 
 
+FILL_COLUMNS = (
+    Column("id", "id", "#"),
+    Column("bot"),
+    Column("symbol"),
+    Column("side", "words"),
+    Column("purpose", "words"),
+    Column("candle_ts", "time"),
+    Column("amount", "amount"),
+    Column("price", "price"),
+    Column("cost", "money"),
+    Column("fee", "money"),
+)
+
+
 def show_fills() -> None:
     flt = views.FillFilter(
         bot_id=bot_id, symbol=symbol, side=side, since_ms=since_ms, until_ms=until_ms
@@ -101,26 +116,22 @@ def show_fills() -> None:
         totals = views.fill_totals(session, owner=user, flt=flt)
     top = st.columns(4)
     top[0].metric("Fills", f"{totals['fills']:,}")
-    top[1].metric("Bought", f"{totals['bought']:,.2f}")
-    top[2].metric("Sold", f"{totals['sold']:,.2f}")
-    top[3].metric("Fees", money(-totals["fees"]))
+    top[1].metric("Bought", balance(totals["bought"]))
+    top[2].metric("Sold", balance(totals["sold"]))
+    top[3].metric("Fees", balance(totals["fees"]))
     if not totals["fills"]:
         st.info("No fills match these filters.")
         return
     offset = page_offset(totals["fills"])
     with rt.read() as session:
         rows = views.fill_page(session, owner=user, flt=flt, limit=PAGE_SIZE, offset=offset)
-    st.dataframe(
-        [{**r, "candle_ts": when(r["candle_ts"])} for r in rows],
-        hide_index=True,
-        column_config={"candle_ts": "candle", "fee": st.column_config.NumberColumn(format="%.4f")},
-    )
+    table(rows, FILL_COLUMNS)
 
     def make_csv() -> str:
         with rt.read() as session:
             return views.export_csv(session, owner=user, flt=flt)
 
-    download("Download CSV", make_csv, "steadybot-views.csv")
+    download("Download CSV", make_csv, "steadybot-fills.csv")
 
 
 if view == "Fills":

@@ -166,6 +166,12 @@ TEST_SECRETS = (
     "crash-test-secret-0000000001",
     "outbox-test-secret-000000001",
     "s3cr3t-token",
+    # notification tokens (tests/notify/test_log_secrets.py lets apprise log at DEBUG)
+    "AAH-notify-token-telegram-0001",
+    "notify-token-json-0002",
+    "notify-token-typo-0003",
+    "notify-token-json-0004",
+    "tgram-token-0123456789",
 )
 
 

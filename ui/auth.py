@@ -1,189 +1,261 @@
-"""The sign-in gate: streamlit-authenticator over credentials built from the database.
+"""The sign-in gate: server-side sessions (core.users), a session cookie, the sign-in screen.
 
-streamlit-authenticator checks passwords and keeps the re-auth cookie; everything it would keep
-in memory or a YAML file (failed attempts, lockouts, registrations, password changes) is
-written to the database through core.users instead.
+Every run starts with `signed_in_user`: the session token kept in this browser session, or
+else the one in the browser's cookie, is checked against the database (revoked, expired,
+disabled and deleted users are out at once). The cookie holds only a random token; it is
+written and deleted in the browser by a tiny component (extra-streamlit-components' cookie
+manager), rendered until the browser reports it done. Sign-in goes through
+`core.users.sign_in` (throttling, one message for unknown user and wrong password).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from datetime import datetime, timedelta
 
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
+from extra_streamlit_components.CookieManager import _component_func as _cookie_component
 
 from core import users
 from core.demo import DEMO_PASSWORD, DEMO_USERNAME
 from core.errors import AppError
 from core.models import User
 from core.platform.runtime import Runtime
-from ui.session import USER_KEY
+from ui import session as sess
 
 log = logging.getLogger("steadybot.auth")
-LOGIN_FIELDS = {
-    "Form name": "Sign in",
-    "Username": "Username",
-    "Password": "Password",
-    "Login": "Sign in",
-    "Captcha": "Captcha",
-}
+COOKIE_SET = "steadybot_cookie_set"  # (token, expiry) still to be written to the browser
+COOKIE_DELETE = "steadybot_cookie_delete"  # a counter: the cookie still to be deleted
+COOKIE_REJECTED = "steadybot_cookie_rejected"  # a cookie value already found void
+JOBS_CSS = "<style>.st-key-sb_cookie_jobs{display:none}</style>"
 
 
-def _policy(rt: Runtime) -> users.LockoutPolicy:
-    return users.LockoutPolicy(rt.settings.lockout_attempts, rt.settings.lockout_minutes)
+def _cookie_name(rt: Runtime) -> str:
+    return rt.settings.cookie_name
 
 
-def _authenticator(rt: Runtime, credentials: dict) -> stauth.Authenticate:
-    return stauth.Authenticate(
-        credentials,
-        rt.settings.cookie_name,
-        rt.settings.cookie_key.get_secret_value(),
-        rt.settings.cookie_expiry_days,
-        auto_hash=False,
-        login_sleep_time=0,
-    )
-
-
-def gate(rt: Runtime) -> User:
-    """Return the signed-in user, or render the sign-in / register screen and stop.
-
-    The log-out button is rendered before the login widget when the session was already
-    signed in: both touch the cookie component, which may render only once per run.
-    """
-    with rt.read() as session:
-        credentials = users.authenticator_book(session)
-    authenticator = _authenticator(rt, credentials)
-    who = st.sidebar.container()
-    was_signed_in = bool(st.session_state.get("authentication_status"))
-    if was_signed_in:
-        _logout_button(authenticator)
-    box = st.empty()
-    with box.container():
-        _login_form(rt, authenticator, credentials)
-    if st.session_state.get("authentication_status"):
-        user = _checked_user(rt, authenticator)
-        if user is not None and not was_signed_in:
-            # Signed in by this very run: the cookie component inside the form's container
-            # still has to run in the browser. Keep it, then reload the app a moment later.
-            st.success(f"Signed in as {user.name}. Loading your dashboard…")
-            _rerun_shortly()
-            st.stop()
-        if user is not None:
-            box.empty()
-            who.caption(f"Signed in as **{user.name}** ({user.role})")
-            return user
-    _landing(rt)
-    st.stop()
-    raise RuntimeError("unreachable")  # st.stop() raises
-
-
-@st.fragment(run_every=1.0)
-def _rerun_shortly() -> None:
-    # First call arms it (in the sign-in run); the timed rerun a second later reloads the app.
-    if st.session_state.get("_steadybot_reload_armed"):
-        st.session_state["_steadybot_reload_armed"] = False
-        st.rerun(scope="app")
-    st.session_state["_steadybot_reload_armed"] = True
-
-
-def _logout_button(authenticator: stauth.Authenticate) -> None:
-    def on_logout(info: dict) -> None:
-        st.session_state.pop(USER_KEY, None)
-        log.info("user %s signed out", info.get("username"))
-
-    authenticator.logout("Log out", "sidebar", key="sign_out_button", callback=on_logout)
-    if not st.session_state.get("authentication_status"):
-        st.success("You are signed out.")
-
-
-def _login_form(rt: Runtime, authenticator: stauth.Authenticate, credentials: dict) -> None:
-    st.title("Steadybot")
-    try:
-        authenticator.login(location="main", key="login", fields=LOGIN_FIELDS)
-    except LoginError:
-        # A re-auth cookie for a user who is no longer allowed in (disabled or deleted).
-        authenticator.cookie_controller.delete_cookie()
-        st.session_state["authentication_status"] = None
-        st.error("Your session has ended. Please sign in again.")
-        return
-    if st.session_state.get("authentication_status") is False:
-        _count_failure(rt, credentials)
-
-
-def _count_failure(rt: Runtime, credentials: dict) -> None:
-    # streamlit-authenticator counts the failed username in the dict we gave it.
-    failed = [
-        name
-        for name, info in credentials["usernames"].items()
-        if info.get("failed_login_attempts", 0) > 0
-    ]
-    message = "Wrong username or password."
-    for name in failed:
-        with rt.session() as session:
-            user = users.record_failed_login(session, username=name, policy=_policy(rt))
-            reason = users.block_reason(user) if user else None
-        log.info("failed sign-in for %s", name)
-        message = reason or message
-    st.error(message)
-
-
-def _checked_user(rt: Runtime, authenticator: stauth.Authenticate) -> User | None:
-    """The user the session says is signed in, if the database still lets them in."""
-    username = st.session_state.get("username") or ""
-    with rt.session() as session:
-        user = users.get_by_username(session, username=username)
-        reason = users.block_reason(user) if user else "This account no longer exists."
-        if reason is None and st.session_state.get(USER_KEY) != user.id:
-            users.record_login(session, user=user)  # a fresh sign-in (form or cookie)
-            log.info("user %s signed in", user.username)
-    if reason:
-        authenticator.logout(location="unrendered")
-        st.session_state.pop(USER_KEY, None)
-        st.error(reason)
-        return None
-    st.session_state[USER_KEY] = user.id
+def signed_in_user(rt: Runtime) -> User | None:
+    """The signed-in user, checked now, or None. Adopts a valid session cookie once."""
+    user = sess.signed_in(rt)
+    state = st.session_state
+    if user is None and sess.TOKEN_KEY not in state:
+        cookie = st.context.cookies.get(_cookie_name(rt))
+        if cookie and cookie != state.get(COOKIE_REJECTED):
+            with rt.read() as session:
+                user = users.session_user(session, token=cookie, key=sess.cookie_key(rt))
+            if user is not None:
+                sess.adopt(cookie, user)
+            else:  # logged out, revoked, expired, or its user gone: clear it in the browser
+                state[COOKIE_REJECTED] = cookie
+                state[COOKIE_DELETE] = state.get(COOKIE_DELETE, 0) + 1
+                state.setdefault(sess.NOTICE_KEY, ("warning", sess.ENDED))
+    _cookie_jobs(rt)
     return user
 
 
+def _cookie_jobs(rt: Runtime) -> None:
+    """Write or delete the cookie in the browser; each job is rendered on every run until the
+    component reports it done (a rerun in between cannot lose it)."""
+    state = st.session_state
+    pending, deletes = state.get(COOKIE_SET), state.get(COOKIE_DELETE)
+    if not pending and not deletes:
+        return
+    with st.container(key="sb_cookie_jobs"):
+        st.html(JOBS_CSS)
+        if pending:
+            token, expires = pending  # the same arguments on every run: one job, one write
+            options = {
+                "path": "/",
+                "expires": expires,
+                "sameSite": "strict",
+                "secure": (st.context.url or "").startswith("https://"),
+            }
+            tag = hashlib.sha256(token.encode()).hexdigest()[:12]
+            done = _cookie_component(
+                method="set",
+                cookie=_cookie_name(rt),
+                value=token,
+                options=options,
+                key=f"sb_cookie_set_{tag}",
+                default=False,
+            )
+            if done:
+                state.pop(COOKIE_SET, None)
+        elif deletes:
+            done = _cookie_component(
+                method="delete",
+                cookie=_cookie_name(rt),
+                key=f"sb_cookie_del_{deletes}",
+                default=False,
+            )
+            if done:
+                state.pop(COOKIE_DELETE, None)
+
+
+def cookie_pending() -> bool:
+    """Whether a new session's cookie is still to be written in the browser."""
+    return bool(st.session_state.get(COOKIE_SET))
+
+
+def start_browser_session(rt: Runtime, user: User, token: str) -> None:
+    """Run this browser session as `user` and store `token` in its cookie."""
+    sess.adopt(token, user)
+    expires = datetime.now() + timedelta(days=rt.settings.cookie_expiry_days)
+    st.session_state[COOKIE_SET] = (token, expires.isoformat())
+    st.session_state.pop(COOKIE_DELETE, None)
+
+
+def renew_session(rt: Runtime, user: User) -> None:
+    """A new session for this browser (after a password change ended all of them)."""
+    with rt.session() as session:
+        token = users.start_session(
+            session,
+            user=users.get_user(session, user_id=user.id),
+            key=sess.cookie_key(rt),
+            days=rt.settings.cookie_expiry_days,
+            address=users.client_address(st.context.ip_address),
+        )
+    start_browser_session(rt, user, token)
+
+
+def end_browser_session(rt: Runtime, notice: tuple[str, str]) -> None:
+    """Forget the session here and delete the cookie (the server side is already done)."""
+    state = st.session_state
+    token = state.get(sess.TOKEN_KEY)
+    if token:
+        state[COOKIE_REJECTED] = token  # the browser may still send it until it is deleted
+    state.pop(COOKIE_SET, None)
+    state[COOKIE_DELETE] = state.get(COOKIE_DELETE, 0) + 1
+    sess.forget(notice)
+
+
+def log_out(rt: Runtime) -> None:
+    """End this session server-side (a copied cookie stops working too) and here."""
+    token = st.session_state.get(sess.TOKEN_KEY)
+    with rt.session() as session:
+        users.end_session(session, token=token, key=sess.cookie_key(rt))
+    log.info("user id %s signed out", st.session_state.get(sess.USER_KEY))
+    end_browser_session(rt, ("success", "You are signed out."))
+
+
+def sidebar(rt: Runtime, user: User) -> None:
+    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    st.sidebar.button("Log out", key="sign_out_button", on_click=log_out, args=(rt,))
+
+
+def gate(rt: Runtime) -> User:
+    """The signed-in user, or the sign-in screen and stop (for apps without navigation)."""
+    user = signed_in_user(rt)
+    if user is None:
+        sign_in_screen(rt)
+        st.stop()
+        raise RuntimeError("unreachable")  # st.stop() raises
+    sidebar(rt, user)
+    return user
+
+
+def sign_in_screen(rt: Runtime) -> None:
+    """Sign-in form, then what a newcomer needs: the demo hint, the first-admin setup or the
+    sign-up form, as the registration rules allow."""
+    notice = st.session_state.get(sess.NOTICE_KEY)  # kept until the next sign-in attempt
+    st.title("Steadybot")
+    slot = st.empty()
+    if notice:
+        kind, text = notice
+        (slot.success if kind == "success" else slot.warning)(text)
+    _sign_in_form(rt, slot)
+    _landing(rt)
+
+
+def _sign_in_form(rt: Runtime, notice_slot) -> None:
+    with st.form("login", clear_on_submit=False):
+        st.subheader("Sign in")
+        username = st.text_input("Username", max_chars=64, autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", max_chars=128, autocomplete="current-password"
+        )
+        submitted = st.form_submit_button("Sign in")
+    if not submitted:
+        return
+    st.session_state.pop(sess.NOTICE_KEY, None)
+    notice_slot.empty()
+    result = users.sign_in(rt, username=username, password=password, address=st.context.ip_address)
+    if not result.ok:
+        st.error(result.message)
+        return
+    start_browser_session(rt, result.user, result.token)
+    st.session_state.pop(COOKIE_REJECTED, None)
+    st.rerun()  # the page asked for (the URL is kept), now signed in
+
+
 def _landing(rt: Runtime) -> None:
+    rules = users.Registration.from_settings(rt.settings)
     with rt.read() as session:
         first = not users.has_admin(session)
-        is_open = users.registration_open(session)
+        can_register = users.can_register(session, rules=rules)
         demo = users.get_by_username(session, username=DEMO_USERNAME)
     if demo is not None and demo.is_active and rt.settings.demo_enabled:
         st.info(
             f"Just looking? Sign in as **{DEMO_USERNAME}** with password "
             f"**{DEMO_PASSWORD}**: a paper bot is already trading the simulated market."
         )
+    if first and rules.setup_token:
+        st.info(users.NO_ADMIN_YET)
+        with st.expander("Create the first administrator", expanded=True):
+            _account_form(rt, setup=True)
+        return
     if first:
         st.info("Welcome! No account exists yet: the first account you create becomes the admin.")
-    if not (first or is_open):
+    if not can_register:
         st.caption("Registration is closed. Ask an administrator for an account.")
         return
     with st.expander("Create an account", expanded=first):
-        register_form(rt)
+        _account_form(rt, setup=False)
 
 
-def register_form(rt: Runtime) -> None:
-    with st.form("register", clear_on_submit=False):
+def _account_form(rt: Runtime, *, setup: bool) -> None:
+    """Sign-up, or (setup) the first admin with the one-time token from the server log."""
+    with st.form("setup" if setup else "register", clear_on_submit=False):
+        token = (
+            st.text_input("Setup token (from the server log)", type="password", max_chars=200)
+            if setup
+            else ""
+        )
         username = st.text_input("New username", max_chars=32)
         email = st.text_input("Email", max_chars=254)
         name = st.text_input("Display name", max_chars=100)
         password = st.text_input("New password", type="password", max_chars=72)
         repeat = st.text_input("Repeat password", type="password", max_chars=72)
-        submitted = st.form_submit_button("Create account")
+        submitted = st.form_submit_button("Create administrator" if setup else "Create account")
     if not submitted:
         return
     if password != repeat:
         st.error("The two passwords differ.")
         return
+    rules = users.Registration.from_settings(rt.settings)
     try:
         with rt.session() as session:
-            user = users.register(
-                session, username=username, email=email, name=name, password=password
-            )
+            if setup:
+                user = users.create_first_admin(
+                    session,
+                    token=token,
+                    username=username,
+                    email=email,
+                    name=name,
+                    password=password,
+                )
+            else:
+                user = users.register(
+                    session,
+                    username=username,
+                    email=email,
+                    name=name,
+                    password=password,
+                    rules=rules,
+                )
     except AppError as exc:
         st.error(exc.message)
         return
+    log.info("account %s created (%s)", user.username, user.role)
     st.success(f"Account {user.username!r} created ({user.role}). You can sign in now.")

@@ -15,7 +15,8 @@ from core.backtest import (
     SweepAxis,
     sim_symbols,
 )
-from core.exchanges import TIMEFRAMES, known_feed_ids
+from core.candles import MAX_CSV_MB, MAX_CSV_ROWS
+from core.exchanges import TIMEFRAMES, exchange_name, feed_choices
 from ui.bot_form import param_inputs, risk_inputs, strategy_picker
 
 SOURCE_LABELS = {
@@ -28,7 +29,7 @@ NONE = "— none —"
 
 @st.cache_data(show_spinner=False)
 def _feed_ids() -> list[str]:
-    return known_feed_ids()
+    return feed_choices()  # the simulated market, then live-capable exchanges, then the rest
 
 
 def _market_inputs(source: str, key: str) -> dict:
@@ -40,7 +41,8 @@ def _market_inputs(source: str, key: str) -> dict:
             ids,
             index=ids.index("binance") if "binance" in ids else 0,
             key=f"{key}exchange",
-            help="'sim' is the simulated market; any other id downloads its public candles.",
+            format_func=exchange_name,
+            help="An exchange's public candles are downloaded (no key needed) and cached.",
         )
     else:
         exchange = "sim"
@@ -71,8 +73,11 @@ def _csv_inputs(key: str) -> tuple[dict, bytes | None]:
         "Candles CSV",
         type=["csv"],
         key=f"{key}csv",
-        help="Columns date, open, high, low, close (volume optional); names in any case. "
-        "A first unnamed column with the dates (as pandas writes it) works too.",
+        help="Columns date, open, high, low, close (volume optional); names in any case. The "
+        "date column may also be named datetime, time, timestamp, open_time or ts, or be the "
+        "unnamed first column (as pandas writes it); dates as text or epoch seconds / "
+        "milliseconds. Binance's kline CSVs (no header) work as they are. At most "
+        f"{MAX_CSV_ROWS:,} candles ({MAX_CSV_MB} MB).",
     )
     only = cols[1].checkbox("Only a date range", key=f"{key}csv_range")
     start = cols[2].date_input("From", None, key=f"{key}csv_from", disabled=not only)

@@ -7,7 +7,21 @@ from collections import Counter
 import streamlit as st
 
 from core import backtest, views
-from core.backtest import METRICS, SweepResult
+from core.backtest import METRIC_HELP, METRICS, SweepResult
+from core.platform.present import label, quote_of
+from ui.format import Column, balance, zone_name
+from ui.format import table as data_table
+
+TRADE_COLUMNS = (
+    Column("entry_time", "time"),
+    Column("entry_price", "price"),
+    Column("amount", "amount"),
+    Column("exit_time", "time"),
+    Column("exit_price", "price"),
+    Column("exit_reason", "words"),
+    Column("fees", "money"),
+    Column("pnl", "pnl"),
+)
 
 TILES = (
     ("total_return_pct", "Total return", "signed"),
@@ -21,7 +35,7 @@ TILES = (
     ("num_trades", "Trades", "count"),
     ("buy_and_hold_return_pct", "Buy and hold", "signed"),
 )
-METRIC_LABELS = {name: label for name, label, _kind in TILES} | {"final_equity": "Final equity"}
+METRIC_LABELS = {name: title for name, title, _kind in TILES} | {"final_equity": "Final equity"}
 
 
 def fmt(value, kind: str) -> str:
@@ -36,20 +50,25 @@ def fmt(value, kind: str) -> str:
     return f"{value:,}"
 
 
-def metric_tiles(metrics: dict) -> None:
+def metric_tiles(metrics: dict, unit: str = "USDT") -> None:
     for row in (TILES[:5], TILES[5:]):
-        for column, (name, label, kind) in zip(st.columns(5), row, strict=True):
-            column.metric(label, fmt(metrics.get(name), kind))
+        for column, (name, title, kind) in zip(st.columns(5), row, strict=True):
+            column.metric(title, fmt(metrics.get(name), kind), help=METRIC_HELP[name])
     st.caption(
-        f"Final equity {metrics['final_equity']:,.2f} · fees {metrics['fees']:,.2f} · "
-        "CAGR needs a month of data; Sharpe and Sortino are annualised per candle."
+        f"Final equity {balance(metrics['final_equity'], unit)} · fees "
+        f"{balance(metrics['fees'], unit)}."
+    )
+    st.caption(
+        "CAGR needs a month of data; Sharpe and Sortino are annualised from the candle "
+        "interval on a 365-day year. Each tile's ? says how it is computed."
     )
 
 
 def show_run(run: backtest.BacktestRun, key: str) -> None:
     """Everything about one backtest, with the export and the 'create a bot' button."""
     result, settings = run.result, run.settings
-    metric_tiles(result.metrics)
+    unit = quote_of(settings.symbol)
+    metric_tiles(result.metrics, unit)
     if result.skipped:
         with st.expander(f"{len(result.skipped)} order(s) not placed"):
             st.write("\n".join(f"- {reason}" for reason in result.skipped[:50]))
@@ -59,9 +78,16 @@ def show_run(run: backtest.BacktestRun, key: str) -> None:
     )
     if len(bars) < len(run.candles):
         st.caption(f"{len(run.candles):,} candles, drawn as {len(bars):,} merged bars.")
+    price_dp, amount_dp = backtest.trade_decimals(result.trades, run.market)
     st.plotly_chart(
         views.candlestick(
-            bars, title=title, indicators=indicators, trades=backtest.chart_trades(result.trades)
+            bars,
+            title=title,
+            indicators=indicators,
+            trades=backtest.chart_trades(result.trades),
+            bands=_bands(settings.params),
+            zone=zone_name(),
+            price_decimals=price_dp,
         ),
         key=f"{key}candles",
     )
@@ -71,33 +97,21 @@ def show_run(run: backtest.BacktestRun, key: str) -> None:
                 "strategy": backtest.thin(result.equity),
                 "buy and hold": backtest.thin(result.buy_and_hold),
             },
-            title="Equity vs buy and hold",
+            title=f"Equity vs buy and hold ({unit})",
+            zone=zone_name(),
         ),
         key=f"{key}equity",
     )
     st.markdown(f"**Trades** ({len(result.trades)})")
     if result.trades:
-        st.dataframe(
-            backtest.trades_frame(result.trades),
-            hide_index=True,
-            key=f"{key}trades",
-            column_config={
-                "entry_time": st.column_config.DatetimeColumn(
-                    "entry (UTC)", format="YYYY-MM-DD HH:mm"
-                ),
-                "exit_time": st.column_config.DatetimeColumn(
-                    "exit (UTC)", format="YYYY-MM-DD HH:mm"
-                ),
-                "pnl": st.column_config.NumberColumn("PnL", format="%+.2f"),
-                "fees": st.column_config.NumberColumn(format="%.4f"),
-            },
-        )
+        steps = {"price_dp": price_dp, "amount_dp": amount_dp, "symbol": settings.symbol}
+        data_table([{**t, **steps} for t in result.trades], TRADE_COLUMNS, key=f"{key}trades")
     else:
         st.info("No trades: the strategy never entered in this range.")
     cols = st.columns(2)
     cols[0].download_button(
         "Download trades (CSV)",
-        data=backtest.trades_csv(result.trades),
+        data=backtest.trades_csv(result.trades, run.market),
         file_name=f"trades-{settings.strategy}-{(settings.symbol or 'csv').replace('/', '')}.csv",
         mime="text/csv",
         on_click="ignore",
@@ -108,13 +122,22 @@ def show_run(run: backtest.BacktestRun, key: str) -> None:
         st.switch_page("pages/bots.py")
 
 
-def _sweep_columns() -> dict:
+def _bands(params: dict) -> dict[str, tuple[float, float]]:
+    """The RSI panel's lines at the strategy's own oversold / overbought levels."""
+    if {"oversold", "overbought"} <= params.keys():
+        return {"rsi": (float(params["oversold"]), float(params["overbought"]))}
+    return {}
+
+
+def _sweep_columns(params: tuple[str, ...] = ()) -> dict:
     kinds = {name: kind for name, _label, kind in TILES} | {"final_equity": "ratio"}
     formats = {"signed": "%+.2f %%", "pct": "%.2f %%", "ratio": "%.2f", "count": "%d"}
     return {
-        m: st.column_config.NumberColumn(METRIC_LABELS.get(m, m), format=formats[kinds[m]])
+        m: st.column_config.NumberColumn(
+            METRIC_LABELS.get(m, m), format=formats[kinds[m]], help=METRIC_HELP[m]
+        )
         for m in METRICS
-    }
+    } | {p: st.column_config.NumberColumn(label(p)) for p in params}
 
 
 def show_sweep(result: SweepResult, key: str) -> int | None:
@@ -149,7 +172,7 @@ def show_sweep(result: SweepResult, key: str) -> int | None:
         on_select="rerun",
         selection_mode="single-row",
         key=f"{key}table",
-        column_config=_sweep_columns(),
+        column_config=_sweep_columns(tuple(result.params)),
     )
     rows = event.selection.rows if event is not None else []
     return rows[0] if rows else None

@@ -1,5 +1,6 @@
 """Exchange accounts: store (owned rows), credentials (key input and the exchange check),
-onboarding (add / re-enter / re-check keys), connect (the exchange a bot trades on)."""
+onboarding (add / re-enter / re-check keys), connect (the exchange a bot trades on), holdings
+(what an account holds of an asset, for a form's warning)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from core.accounts.credentials import (
     has_sandbox,
     parse_balances,
 )
+from core.accounts.holdings import asset_balance
 from core.accounts.onboarding import (
     SaveOutcome,
     add_live_account,
@@ -28,6 +30,7 @@ __all__ = [
     "account_exchange",
     "add_live_account",
     "add_paper_account",
+    "asset_balance",
     "balances_for_account",
     "check_account",
     "delete_account",

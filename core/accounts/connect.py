@@ -13,7 +13,7 @@ from core.accounts.credentials import live_connector
 from core.accounts.store import credentials_for_use
 from core.errors import NotFound
 from core.exchanges import DEFAULT_SLIPPAGE_BPS, Exchange, PaperExchange, market_feed
-from core.models import AccountKind, ExchangeAccount, User
+from core.models import AccountKind, AccountStatus, ExchangeAccount, User
 
 
 def account_exchange(
@@ -29,6 +29,8 @@ def account_exchange(
         owner = session.get(User, account.owner_id) if account is not None else None
     if account is None or owner is None:
         raise NotFound(f"Exchange account {account_id} was not found.")
+    if account.status == AccountStatus.DELETED:
+        raise NotFound(f"Exchange account {account_id} was deleted by its owner.")
     if account.kind == AccountKind.PAPER:
         feed = market_feed(account.exchange_id, settings=rt.settings, clock=clock)
         return PaperExchange(

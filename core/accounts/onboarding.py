@@ -60,12 +60,19 @@ def _encrypt_into(account: ExchangeAccount, creds: Credentials, vault: Vault) ->
     account.api_key_hint = mask_key(creds.api_key)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def _checked_outcome(status: str, reason: str, allow_unverified: bool) -> SaveOutcome | None:
+    # One sentence per line: the reason, then what happens next (shown as Markdown).
     if status == "invalid":
-        return SaveOutcome("refused", f"{reason} Nothing was saved.")
+        return SaveOutcome("refused", f"{_sentence(reason)}\n\nNothing was saved.")
     if status == "unreachable" and not allow_unverified:
         return SaveOutcome(
-            "unreachable", f"{reason} You can save the key as unverified: it is checked later."
+            "unreachable",
+            f"{_sentence(reason)}\n\nYou can save the key as unverified: it is checked later.",
         )
     return None
 
@@ -162,7 +169,7 @@ def reenter_key(
 def _record_check(rt: Runtime, account_id: int, status: str, reason: str) -> AccountInfo:
     with rt.session() as session:
         account = session.get(ExchangeAccount, account_id)
-        if account is None:  # deleted meanwhile
+        if account is None or account.status == AccountStatus.DELETED:  # deleted meanwhile
             raise InvalidInput("The account was deleted while it was being checked.")
         if status == "unreachable" and account.status == "ok":
             account.status_reason = reason[:500]  # a verified key stays verified

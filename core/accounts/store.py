@@ -8,6 +8,15 @@ exchange) are in `core.accounts.onboarding`; key input rules in `core.accounts.c
 A secret that no longer decrypts never raises anything but `SecretUnreadable`: the account is
 marked "needs re-entry" with the reason, its running bots pause, and the log names the account
 id only.
+
+Deleting is erasure, allowed at any time: the encrypted key, secret and extra fields are gone
+from the database in the same transaction. An account nothing refers to is removed with its
+paper book; one that bots (archived or not) or orders refer to stays as a tombstone, status
+`deleted`, every secret column NULL, its key hint blank and its label freed, so their trades,
+orders and events keep their account. Its bots are stopped, orders never sent are marked never
+placed, and orders sent without a known outcome are abandoned (the key that could look them up
+is gone).
+Every owner-scoped function here treats a deleted account as one that does not exist.
 """
 
 from __future__ import annotations
@@ -23,14 +32,32 @@ from sqlmodel import Session, col, select
 from core import bots
 from core.accounts.credentials import Credentials
 from core.errors import Conflict, InvalidInput, NotFound, SecretUnreadable
-from core.models import AccountKind, AccountStatus, Bot, BotStatus, ExchangeAccount, User
+from core.models import (
+    AccountKind,
+    AccountStatus,
+    Bot,
+    BotOrder,
+    ExchangeAccount,
+    OrderStatus,
+    PaperBalance,
+    PaperOrder,
+    User,
+    utcnow,
+)
 from core.platform import audit
 from core.platform.runtime import Runtime
 from core.platform.vault import UNREADABLE_REASON, Vault
 
 log = logging.getLogger(__name__)
 NOT_FOUND = "No such exchange account."
-BUSY_BOT_STATUSES = (BotStatus.RUNNING, BotStatus.PAUSED)
+DELETED_REASON = "The exchange account was deleted (its API key is erased)."
+NOT_SENT = "Not sent: the exchange account was deleted first."
+OUTCOME_LOST = (
+    "The exchange account was deleted before this order's outcome was known: "
+    "check it on the exchange."
+)
+# Sent orders whose outcome is still to be learnt (core.trading.orders.AWAITED).
+_AWAITED = (OrderStatus.SENDING, OrderStatus.UNKNOWN, OrderStatus.OPEN)
 
 
 @dataclass(frozen=True)
@@ -67,7 +94,9 @@ def owned(session: Session, *, owner: User, account_id: object) -> ExchangeAccou
     if not isinstance(account_id, int) or isinstance(account_id, bool):
         raise NotFound(NOT_FOUND)
     query = select(ExchangeAccount).where(
-        ExchangeAccount.id == account_id, ExchangeAccount.owner_id == owner.id
+        ExchangeAccount.id == account_id,
+        ExchangeAccount.owner_id == owner.id,
+        ExchangeAccount.status != AccountStatus.DELETED,
     )
     account = session.exec(query).first()
     if account is None:
@@ -95,35 +124,87 @@ def audit_account(session: Session, actor: User | None, action: str, label: str,
 
 
 def list_accounts(session: Session, *, owner: User) -> list[AccountInfo]:
-    query = select(ExchangeAccount).where(ExchangeAccount.owner_id == owner.id)
+    query = select(ExchangeAccount).where(
+        ExchangeAccount.owner_id == owner.id, ExchangeAccount.status != AccountStatus.DELETED
+    )
     return [info(a) for a in session.exec(query.order_by(col(ExchangeAccount.id)))]
 
 
-def account_in_use(session: Session, account_id: int) -> bool:
-    """Whether a running (or paused, so resumable) bot trades on this account."""
-    query = select(func.count()).where(
-        Bot.account_id == account_id, col(Bot.status).in_(BUSY_BOT_STATUSES)
-    )
-    return session.exec(query).one() > 0
-
-
-def delete_account(session: Session, *, owner: User, account_id: int) -> None:
-    """Delete the account and its stored key; refused while a bot runs on it."""
+def delete_account(session: Session, *, owner: User, account_id: int) -> dict[str, int]:
+    """Erase the owner's account and its stored key now, whatever refers to it (see the module
+    docstring); returns what was done: bots stopped, orders settled, whether a tombstone
+    stays."""
     account = owned(session, owner=owner, account_id=account_id)
-    if account_in_use(session, account.id):
-        raise Conflict(
-            f"A running bot uses {account.label!r}: stop it before deleting the account."
-        )
-    referring = session.exec(select(func.count()).where(Bot.account_id == account.id)).one()
-    if referring:
-        raise Conflict(
-            f"{referring} bot(s) still refer to {account.label!r} (their history needs it): "
-            "delete those bots first."
-        )
     label = account.label
-    session.delete(account)
+    stopped = bots.stop_for_deleted_account(session, account_id=account.id, actor=owner)
+    settled = _settle_orders(session, account.id)
+    referring_bots = session.exec(select(func.count()).where(Bot.account_id == account.id)).one()
+    referring_orders = session.exec(
+        select(func.count()).where(BotOrder.account_id == account.id)
+    ).one()
+    kept = bool(referring_bots or referring_orders)
+    if kept:
+        _tombstone(session, account)
+    else:
+        session.delete(account)  # its paper balances and orders go with it (ON DELETE CASCADE)
     session.flush()
-    audit_account(session, owner, "account.delete", label, f"#{account_id}")
+    detail = f"#{account_id}; key erased; {len(stopped)} bot(s) stopped"
+    if kept:
+        detail += f"; kept for the history of {referring_bots} bot(s)"
+    audit_account(session, owner, "account.delete", label, detail)
+    return {"bots_stopped": len(stopped), "orders_settled": settled, "tombstone": int(kept)}
+
+
+def _tombstone(session: Session, account: ExchangeAccount) -> None:
+    """Null every secret, blank the hint, free the label, drop the paper book."""
+    account.api_key_enc = None
+    account.secret_enc = None
+    account.extra_enc = None
+    account.api_key_hint = ""
+    account.status = AccountStatus.DELETED
+    account.status_reason = DELETED_REASON
+    account.last_checked_at = None
+    account.label = _free_label(session, account)
+    session.add(account)
+    for model in (PaperOrder, PaperBalance):
+        rows = session.exec(select(model).where(model.account_id == account.id)).all()
+        for row in rows:
+            session.delete(row)
+
+
+def _free_label(session: Session, account: ExchangeAccount) -> str:
+    """The tombstone's label: the old one marked deleted, unique among the owner's labels."""
+    for attempt in range(100):
+        suffix = f" (deleted #{account.id}" + (f"-{attempt}" if attempt else "") + ")"
+        label = account.label[: 64 - len(suffix)] + suffix
+        taken = select(ExchangeAccount.id).where(
+            ExchangeAccount.owner_id == account.owner_id,
+            ExchangeAccount.label == label,
+            ExchangeAccount.id != account.id,
+        )
+        if session.exec(taken).first() is None:
+            return label
+    raise Conflict("Could not free the account's label; rename your other accounts.")
+
+
+def _settle_orders(session: Session, account_id: int) -> int:
+    """Orders on the account that can no longer be sent or looked up: never-sent ones are
+    never placed; sent ones whose outcome is unknown are abandoned, with the reason (nothing
+    looks them up again, and they hold up no bot)."""
+    query = select(BotOrder).where(
+        BotOrder.account_id == account_id,
+        col(BotOrder.status).in_((OrderStatus.PENDING_SUBMIT, *_AWAITED)),
+    )
+    orders = session.exec(query.with_for_update()).all()
+    for order in orders:
+        if order.status == OrderStatus.PENDING_SUBMIT:
+            order.status, order.error = OrderStatus.NEVER_PLACED, NOT_SENT
+        else:
+            order.status, order.error = OrderStatus.ABANDONED, OUTCOME_LOST
+        order.check_after_ms = None
+        order.updated_at = utcnow()
+        session.add(order)
+    return len(orders)
 
 
 def mark_needs_reentry(session: Session, *, account: ExchangeAccount, reason: str) -> None:
@@ -161,7 +242,7 @@ def flag_unreadable(session: Session, *, owner: User, vault: Vault) -> list[int]
     query = select(ExchangeAccount).where(
         ExchangeAccount.owner_id == owner.id,
         ExchangeAccount.kind == AccountKind.LIVE,
-        ExchangeAccount.status != AccountStatus.NEEDS_REENTRY,
+        col(ExchangeAccount.status).not_in((AccountStatus.NEEDS_REENTRY, AccountStatus.DELETED)),
     )
     marked = []
     for account in session.exec(query).all():

@@ -16,7 +16,12 @@ def add_commands(sub) -> None:
     p = sub.add_parser("backtest", help="backtest a strategy over a CSV of candles")
     p.add_argument("--strategy", required=True)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--csv", required=True, help="columns date/open/high/low/close[/volume]")
+    p.add_argument(
+        "--csv",
+        required=True,
+        help="columns date/open/high/low/close[/volume] (date also datetime, time, timestamp, "
+        "open_time, ts or unnamed first; text or epoch s/ms), or a Binance kline CSV",
+    )
     p.add_argument("--fee", type=float, default=0.001, help="fee rate per side (0.001 = 0.1%%)")
     p.add_argument("--slippage-bps", type=float, default=0.0)
     p.add_argument("--cash", type=float, default=10_000.0)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from core.platform.runtime import Runtime, start
+if TYPE_CHECKING:
+    from core.platform.runtime import Runtime
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -34,5 +36,8 @@ def err(text: str) -> None:
 
 
 def runtime() -> Runtime:
-    """The CLI's runtime: settings, logging and a migrated database."""
+    """The CLI's runtime: settings, logging and a migrated database (imported on first use:
+    a CSV backtest needs none of it)."""
+    from core.platform.runtime import start
+
     return start("cli")

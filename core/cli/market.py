@@ -7,12 +7,9 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from core.candles import download_candles
 from core.cli.commands import command
 from core.errors import ExchangeError, InvalidInput
-from core.exchanges import check_feed_id, market_feed, timeframe_ms
-from core.platform.config import load_settings
-from core.platform.runtime import start
+from core.exchanges import timeframe_ms
 
 
 def add_commands(sub) -> None:
@@ -60,6 +57,12 @@ def _progress_bar():
 
 @command("download-candles")
 def cmd_download_candles(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `python -m core.cli backtest` loads no database stack.
+    from core.candles import download_candles
+    from core.exchanges import check_feed_id, market_feed
+    from core.platform.config import load_settings
+    from core.platform.runtime import start
+
     # Everything is checked before the database is opened: bad input writes nothing.
     now = int(time.time() * 1000)
     timeframe_ms(args.timeframe)

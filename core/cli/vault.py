@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 
 from core.cli.commands import command, out, runtime
-from core.platform.vault import Vault, rotate_all
 
 
 def add_commands(sub) -> None:
@@ -23,6 +22,9 @@ def add_commands(sub) -> None:
 
 @command("rotate-master-key")
 def cmd_rotate_master_key(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: `python -m core.cli backtest` loads no database stack.
+    from core.platform.vault import Vault, rotate_all
+
     rt = runtime()
     vault = Vault.from_settings(rt.settings)
     report = rotate_all(rt.engine, vault, batch_size=max(1, args.batch_size))

@@ -5,9 +5,13 @@ capabilities (the exchanges offered for live trading: how each sets and finds a 
 id), live (ccxt with one error table: errormap; imported lazily, ccxt is slow to load), paper +
 paper_book + paper_bulk (paper trading with its book in the database), sim + sim_price (the
 deterministic simulated market). Exchange *accounts* are built one layer up, in core.accounts.
+factory and the paper modules (settings, the database) are imported on first use of one of their
+names, so a CSV backtest loads neither.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from core.exchanges.base import (
     TIMEFRAMES,
@@ -23,21 +27,9 @@ from core.exchanges.base import (
     to_step,
 )
 from core.exchanges.capabilities import capability, live_exchange_ids, paper_only_reason
-from core.exchanges.factory import (
-    SIM,
-    check_feed_id,
-    exchange_ids,
-    has_testnet,
-    known_feed_ids,
-    live_exchange,
-    market_feed,
-    required_credentials,
-)
-from core.exchanges.paper import DEFAULT_SLIPPAGE_BPS, PaperExchange
-from core.exchanges.paper_book import open_paper_account
-from core.exchanges.paper_bulk import MarketOrder, place_market_orders
 from core.exchanges.sim import SimExchange, sim_candles
 from core.exchanges.sim_price import SYMBOLS as SIM_SYMBOLS
+from core.platform.lazy import lazy_names
 
 __all__ = [
     "Balance",
@@ -55,6 +47,9 @@ __all__ = [
     "capability",
     "check_feed_id",
     "exchange_ids",
+    "exchange_name",
+    "exchange_names",
+    "feed_choices",
     "has_testnet",
     "known_feed_ids",
     "last_closed_open",
@@ -71,3 +66,44 @@ __all__ = [
     "timeframe_ms",
     "to_step",
 ]
+
+
+# Imported on first use (PEP 562): the settings (pydantic) and the database stack.
+_LAZY = {
+    "SIM": "factory",
+    "check_feed_id": "factory",
+    "exchange_ids": "factory",
+    "exchange_name": "factory",
+    "exchange_names": "factory",
+    "feed_choices": "factory",
+    "has_testnet": "factory",
+    "known_feed_ids": "factory",
+    "live_exchange": "factory",
+    "market_feed": "factory",
+    "required_credentials": "factory",
+    "DEFAULT_SLIPPAGE_BPS": "paper",
+    "PaperExchange": "paper",
+    "open_paper_account": "paper_book",
+    "MarketOrder": "paper_bulk",
+    "place_market_orders": "paper_bulk",
+}
+if TYPE_CHECKING:
+    from core.exchanges.factory import (
+        SIM,
+        check_feed_id,
+        exchange_ids,
+        exchange_name,
+        exchange_names,
+        feed_choices,
+        has_testnet,
+        known_feed_ids,
+        live_exchange,
+        market_feed,
+        required_credentials,
+    )
+    from core.exchanges.paper import DEFAULT_SLIPPAGE_BPS, PaperExchange
+    from core.exchanges.paper_book import open_paper_account
+    from core.exchanges.paper_bulk import MarketOrder, place_market_orders
+
+
+__getattr__ = lazy_names(__name__, _LAZY, globals())

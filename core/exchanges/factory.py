@@ -18,11 +18,38 @@ from core.exchanges.base import Exchange
 from core.platform.config import Settings, load_settings
 
 SIM = "sim"
+SIM_NAME = "Simulated market"
 
 
 def known_feed_ids() -> list[str]:
     """'sim' first, then every exchange id ccxt supports."""
     return [SIM, *exchange_ids()]
+
+
+def feed_choices() -> list[str]:
+    """The feed ids in the order a picker offers them: 'sim', then the exchanges offered for
+    live trading (core.exchanges.capabilities), then the paper-only ones, each group by name."""
+    from core.exchanges.capabilities import live_exchange_ids
+
+    names = exchange_names()
+    live = set(live_exchange_ids()) & set(names)
+    return [
+        SIM,
+        *sorted(live, key=lambda e: names[e].lower()),
+        *sorted(set(names) - live, key=lambda e: names[e].lower()),
+    ]
+
+
+def exchange_names() -> dict[str, str]:
+    """Exchange id -> name as people know it ('okx' -> 'OKX'), 'sim' included; no network."""
+    from core.exchanges import live
+
+    return {SIM: SIM_NAME, **live.exchange_names()}
+
+
+def exchange_name(exchange_id: str) -> str:
+    """'binance' -> 'Binance'; an unknown id stays as it is."""
+    return exchange_names().get(exchange_id, exchange_id)
 
 
 def check_feed_id(exchange_id: object) -> str:

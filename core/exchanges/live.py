@@ -11,6 +11,7 @@ order's client id again). The caller re-checks with `fetch_order` over `visibili
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -52,6 +53,19 @@ SPOT_OPTIONS = {
 
 def list_exchange_ids() -> list[str]:
     return list(ccxt.exchanges)
+
+
+@functools.lru_cache(maxsize=1)
+def exchange_names() -> dict[str, str]:
+    """Each exchange's name as people know it, from ccxt's `name` ('binancecoinm' -> 'Binance
+    COIN-M', 'okx' -> 'OKX'); built once per process from the client classes, no network."""
+    names = {}
+    for exchange_id in ccxt.exchanges:
+        try:
+            names[exchange_id] = str(getattr(ccxt, exchange_id)().name or exchange_id)
+        except Exception:  # noqa: BLE001 (a class that cannot be built keeps its id)
+            names[exchange_id] = exchange_id
+    return names
 
 
 def _client_class(exchange_id: str):

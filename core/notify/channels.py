@@ -1,8 +1,11 @@
 """Notifications through apprise URLs (Telegram, Discord, email, ...).
 
 URLs hold tokens, so they are stored encrypted (the caller passes the vault's cipher) and never
-shown, logged or echoed in error messages. Sending never raises: a failed notification is
-logged and the caller (a worker task, never a bot tick itself) goes on.
+shown, logged or echoed in error messages; each URL and its secret parts are registered with
+the log redaction filter as soon as they are read. Where they may send is `core.notify.policy`:
+checked when they are saved and again at every send. Sending never raises: a failed or refused
+notification is logged (the URL redacted) and the caller (a worker task, never a bot tick
+itself) goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from sqlmodel import Session
 
 from core.errors import InvalidInput
 from core.models import NotificationSetting, User, utcnow
+from core.notify.policy import Policy, check_url, outbound_guard, redact_url, secret_parts
 from core.platform import audit
+from core.platform.logs import register_secret
 
 log = logging.getLogger(__name__)
 EVENTS = {
@@ -33,34 +38,52 @@ class Cipher(Protocol):
     def decrypt(self, token: bytes) -> str: ...
 
 
-def parse_urls(text: str) -> list[str]:
-    """One apprise URL per line; blank lines ignored. Messages never quote a URL."""
+def parse_urls(text: str, *, policy: Policy | None = None) -> list[str]:
+    """One apprise URL per line; blank lines ignored. Each must pass the outbound policy
+    (scheme allow-list, public hosts). Raises only InvalidInput; messages never quote a URL."""
     if not isinstance(text, str):
         raise InvalidInput("Notification URLs must be text.")
+    policy = policy or Policy()
     urls = [line.strip() for line in text.splitlines() if line.strip()]
     if len(urls) > MAX_URLS:
         raise InvalidInput(f"At most {MAX_URLS} notification URLs.")
     for number, url in enumerate(urls, start=1):
         if len(url) > MAX_URL_LEN or "\x00" in url:
             raise InvalidInput(f"Notification URL on line {number} is too long or malformed.")
-        if not apprise.Apprise().add(url):
-            raise InvalidInput(
-                f"Notification URL on line {number} is not one apprise understands "
-                "(see the apprise documentation for the formats)."
-            )
+        try:
+            check_url(url, policy)
+        except InvalidInput as exc:
+            raise InvalidInput(f"Notification URL on line {number} {exc.message}") from None
+    for url in urls:  # they are secrets from now on (apprise is kept quiet while checking)
+        protect(url)
     return urls
 
 
+def protect(url: str) -> None:
+    """Mask the URL, and each secret part of it, in every log line from now on."""
+    for part in secret_parts(url):
+        register_secret(part)
+
+
 def save_settings(
-    session: Session, *, user: User, urls_text: str | None, events: list[str], cipher: Cipher
+    session: Session,
+    *,
+    user: User,
+    urls_text: str | None,
+    events: list[str],
+    cipher: Cipher,
+    policy: Policy | None = None,
 ) -> NotificationSetting:
-    """Replace the user's events; replace the URLs when `urls_text` is given (None keeps them)."""
+    """Replace the user's events; replace the URLs when `urls_text` is given (None keeps them).
+    Everything is checked before anything is written."""
+    if not isinstance(events, list | tuple) or not all(isinstance(e, str) for e in events):
+        raise InvalidInput("Notification events must be a list of names.")
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
         raise InvalidInput(f"Unknown notification events: {', '.join(map(str, unknown))}.")
+    urls = parse_urls(urls_text, policy=policy) if urls_text is not None else None
     row = session.get(NotificationSetting, user.id) or NotificationSetting(user_id=user.id)
-    if urls_text is not None:
-        urls = parse_urls(urls_text)
+    if urls is not None:
         row.urls_enc = cipher.encrypt("\n".join(urls)) if urls else None
         row.url_count = len(urls)
     row.events = ",".join(sorted(set(events)))
@@ -84,26 +107,62 @@ def load_urls(row: NotificationSetting, cipher: Cipher) -> list[str]:
     if not row.urls_enc:
         return []
     try:
-        return [u for u in cipher.decrypt(row.urls_enc).splitlines() if u]
+        urls = [u for u in cipher.decrypt(row.urls_enc).splitlines() if u]
     except Exception as exc:  # noqa: BLE001 - any decrypt failure means "re-enter them"
         log.warning(
             "notification URLs of user %s are unreadable (%s)", row.user_id, type(exc).__name__
         )
         return []
+    for url in urls:
+        protect(url)
+    return urls
 
 
-def send(urls: list[str], *, title: str, body: str) -> bool:
-    """Send to every URL; True if all succeeded. Never raises."""
+def send(urls: list[str], *, title: str, body: str, policy: Policy | None = None) -> bool:
+    """Send to every URL; True if all succeeded. Each URL is checked against the policy again
+    (DNS may have changed since it was saved) and sent under the connect guard. Never raises."""
     if not urls:
         return False
+    policy = policy or Policy()
+    results = [
+        _send_one(url, number, len(urls), title=title, body=body, policy=policy)
+        for number, url in enumerate(urls, start=1)
+    ]
+    if not all(results):
+        log.warning("notification failed for %d of %d target(s)", results.count(False), len(urls))
+    return all(results)
+
+
+def _send_one(url: str, number: int, total: int, *, title: str, body: str, policy: Policy) -> bool:
     try:
-        sender = apprise.Apprise()
-        for url in urls:
-            sender.add(url)
-        ok = bool(sender.notify(title=title[:250], body=body[:4000]))
-    except Exception as exc:  # noqa: BLE001 - a notifier must never take its caller down
-        log.warning("notification failed (%s)", type(exc).__name__)
+        protect(url)
+        target = check_url(url, policy)
+    except InvalidInput as exc:
+        log.warning(
+            "notification target %d of %d (%s) refused: it %s",
+            number,
+            total,
+            redact_url(url),
+            exc.message,
+        )
         return False
-    if not ok:
-        log.warning("notification failed for at least one of %d target(s)", len(urls))
+    except Exception as exc:  # noqa: BLE001 - a notifier must never take its caller down
+        log.warning("notification target %d of %d failed (%s)", number, total, type(exc).__name__)
+        return False
+    try:
+        with outbound_guard(target.allowed_ips) as guard:
+            sender = apprise.Apprise()
+            sender.add(target.plugin)
+            ok = bool(sender.notify(title=title[:250], body=body[:4000]))
+    except Exception as exc:  # noqa: BLE001 - a notifier must never take its caller down
+        log.warning("notification target %d of %d failed (%s)", number, total, type(exc).__name__)
+        return False
+    for why in guard.refused:
+        log.warning(
+            "notification target %d of %d (%s): connection refused, %s",
+            number,
+            total,
+            redact_url(url),
+            why,
+        )
     return ok

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from core.models import Bot, BotEvent, EventKind
 from core.notify import channels as notify
+from core.notify.policy import Policy
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -72,9 +73,13 @@ def claim(session: Session, *, limit: int = BATCH) -> list[Pending]:
     return out
 
 
-def dispatch(rt, cipher: notify.Cipher, *, limit: int = BATCH) -> dict:
-    """Claim every pending event and send what each owner chose. Never raises for a failed
-    send."""
+def dispatch(
+    rt, cipher: notify.Cipher, *, limit: int = BATCH, policy: Policy | None = None
+) -> dict:
+    """Claim every pending event and send what each owner chose, each URL checked again
+    against the outbound policy (`rt.settings`' allowed hosts unless `policy` is given). Never
+    raises for a failed or refused send."""
+    policy = policy or Policy.from_settings(rt.settings)
     pending: list[Pending] = []
     while True:  # drain: a burst of fills is sent in one run, a batch per transaction
         with rt.session() as session:
@@ -95,7 +100,7 @@ def dispatch(rt, cipher: notify.Cipher, *, limit: int = BATCH) -> dict:
         if not urls:
             continue
         for item in chosen:
-            if notify.send(urls, title=item.title, body=item.body):
+            if notify.send(urls, title=item.title, body=item.body, policy=policy):
                 sent += 1
             else:
                 failed += 1

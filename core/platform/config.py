@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import ipaddress
 import json
 import os
 import re
@@ -44,28 +45,48 @@ class Settings(BaseSettings):
     cookie_expiry_days: float = Field(default=7.0, gt=0, le=365)
     master_keys: SecretStr = SecretStr("")  # comma-separated Fernet keys, first is primary
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Sign-in throttling (core.users.throttle): failed sign-ins per username (and per username
+    # and address) before delays start; an address is blocked for `lockout_minutes` after
+    # 4 x `lockout_attempts` failures, and failures are forgotten after as long without one.
     lockout_attempts: int = Field(default=5, ge=1, le=100)
-    lockout_minutes: float = Field(default=15.0, gt=0)
+    lockout_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=100)
     queue_url: str = ""  # empty: SqliteHuey file in the data dir
     worker: Literal["embedded", "external", "off"] = "embedded"
     worker_threads: int = Field(default=2, ge=1, le=64)
     worker_scheduler: bool = True  # off: this worker runs ticks but does not schedule them
     demo: bool | None = None  # None: on in development, off in production
+    # Who creates accounts: open (anyone signs up), invite (admins, on the Users page), closed
+    # (only `python -m core.cli create-user`). None: open in development, closed in production.
+    registration: Literal["open", "invite", "closed"] | None = None
     exchange_api_url: str = ""  # test/fake exchange override for ccxt urls['api']
     # Per exchange, before exchange_api_url: "binance=http://127.0.0.1:9001,okx=http://..."
     exchange_api_urls: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     exchange_timeout_ms: int = Field(default=10_000, ge=100, le=120_000)
+    # Internal hosts notifications may still go to (core.notify.policy): "ntfy.lan,10.0.0.5"
+    notify_allow_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("registration", mode="before")
+    @classmethod
+    def _registration(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
     @field_validator("exchange_api_urls", mode="before")
     @classmethod
     def _api_urls(cls, value: object) -> object:
         return parse_api_urls(value)
+
+    @field_validator("notify_allow_hosts", mode="before")
+    @classmethod
+    def _allow_hosts(cls, value: object) -> object:
+        return parse_allow_hosts(value)
 
     def exchange_api_url_for(self, exchange_id: str) -> str | None:
         """Where ccxt reaches `exchange_id` instead of its real API (tests, fake exchanges):
@@ -75,6 +96,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def registration_mode(self) -> str:
+        """open | invite | closed (STEADYBOT_REGISTRATION, else by environment)."""
+        if self.registration is not None:
+            return self.registration
+        return "closed" if self.is_production else "open"
 
     @property
     def demo_enabled(self) -> bool:
@@ -158,6 +186,37 @@ def parse_api_urls(value: object) -> dict[str, str]:
             raise ValueError(f"{exchange_id}: {url!r} is not an http(s)://host[:port] URL")
         urls[exchange_id] = url.rstrip("/")
     return urls
+
+
+_HOST_NAME = re.compile(r"(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*")
+
+
+def parse_allow_hosts(value: object) -> tuple[str, ...]:
+    """Host names or IP addresses (no scheme, port or path), comma- or space-separated, as
+    lower-case names without a trailing dot."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = value.replace(",", " ").split()
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = [str(v).strip() for v in value]
+    else:
+        raise ValueError("expected host names, comma-separated")
+    hosts: list[str] = []
+    for item in items:
+        host = item.strip().lower().rstrip(".")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        try:
+            host = str(ipaddress.ip_address(host))
+        except ValueError:
+            if not _HOST_NAME.fullmatch(host):
+                raise ValueError(
+                    f"{item[:100]!r} is not a host name or IP address (no scheme, port or path)"
+                ) from None
+        if host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
 
 
 def _from_secrets(secrets: Mapping | None) -> dict[str, object]:

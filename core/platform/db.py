@@ -1,6 +1,7 @@
 """Engines and sessions for SQLite (WAL) and PostgreSQL.
 
-SQLite: every connection sets WAL, busy_timeout, synchronous=NORMAL and foreign keys, and
+SQLite: every connection sets WAL, busy_timeout, synchronous=NORMAL, foreign keys and
+secure_delete (erased secrets are zeroed, not left in free pages), and
 transactions start with `BEGIN IMMEDIATE` — WAL plus a timeout alone still fails with
 "database is locked" when a deferred transaction reads and then writes (it cannot upgrade its
 read lock while another writer waits; bench/db_contention.py shows both).
@@ -75,6 +76,9 @@ def _sqlite_engine(url: str, database: str | None, busy_timeout_ms: int) -> Engi
         _set_wal(cur, busy_timeout_ms)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Deleted or overwritten content is zeroed in the file, not left in free space: an
+        # erased API key is gone from the database file once the WAL is checkpointed.
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")

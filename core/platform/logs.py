@@ -84,6 +84,13 @@ def configure_logging(
         # Chatty libraries: their debug lines can include request URLs.
         for noisy in ("urllib3", "ccxt", "huey.consumer", "watchdog"):
             logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
+        # apprise logs whole notification URLs (tokens included) below WARNING: never let
+        # those through, whatever the level; and mask its records at the source, so no
+        # handler (the file, stderr, a test's capture) ever sees a registered secret.
+        notifier = logging.getLogger("apprise")
+        notifier.setLevel(max(logging.WARNING, root.level))
+        if not any(isinstance(f, RedactingFilter) for f in notifier.filters):
+            notifier.addFilter(RedactingFilter())
     return path
 
 

@@ -1,4 +1,4 @@
-"""Password hashing (bcrypt, the format streamlit-authenticator checks) and secret masking."""
+"""Password hashing (bcrypt) and secret masking."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from core import bots
 from core.exchanges import timeframe_ms
-from core.models import Bot, BotOrder, EventKind, Trade
+from core.models import Bot, BotOrder, BotStatus, EventKind, Trade
 from core.strategy import BotState, Intent, close_lots, get_strategy, open_lot
 from core.trading import orders
 
@@ -88,6 +88,11 @@ def on_filled(
                 session.add(trade)
         bot.state = state.dumps()
         session.add(bot)
+        if order.side == "sell" and state.stop_when_flat and not state.lots:
+            state.stop_when_flat = False
+            bot.state = state.dumps()
+            reason = "stopped after closing its position"
+            bots.set_status(session, bot=bot, status=BotStatus.STOPPED, reason=reason)
         bots.add_event(
             session,
             bot=bot,

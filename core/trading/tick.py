@@ -233,7 +233,12 @@ def plan_in_session(
     row.state = state.dumps()
     session.add(row)
     if state.paused and not was_paused:
-        reason = f"max drawdown {row.max_drawdown_pct:g}% reached"
+        quote = found.market.quote
+        reason = (
+            f"max drawdown {row.max_drawdown_pct:g}% reached: the bot's equity is "
+            f"{state.equity(found.close):,.2f} {quote}, its peak {state.peak_equity:,.2f} {quote} "
+            f"(-{state.drawdown_pct(found.close):.1f}%)"
+        )
         bots.set_status(
             session, bot=row, status=BotStatus.PAUSED, reason=reason, event=EventKind.RISK_PAUSE
         )

@@ -14,13 +14,17 @@ from core.models import Bot, BotOrder, ExchangeAccount, Trade, User, utcnow
 from core.platform.runtime import Runtime
 from core.strategy import get_strategy
 from core.trading import AWAITED
+from core.views.markets import Decimals, market_decimals
 
 
 def chart_data(rt: Runtime, *, owner: User, bot_id: int, limit: int = 300) -> dict:
-    """Candles (DataFrame), indicators and the bot's trades in that window."""
+    """Candles (DataFrame), indicators, the bot's trades in that window, its market's display
+    `decimals` and its oscillator `bands` (RSI oversold/overbought)."""
     with rt.read() as session:
         bot = bots.get_bot(session, owner=owner, bot_id=bot_id)
         account = session.get(ExchangeAccount, bot.account_id)
+        market = (account.exchange_id, bot.symbol)
+        decimals = market_decimals(session, [market])[market]
     feed = market_feed(account.exchange_id, settings=rt.settings)
     now_ms = int(utcnow().timestamp() * 1000)
     candles = closed_candles(
@@ -51,10 +55,24 @@ def chart_data(rt: Runtime, *, owner: User, bot_id: int, limit: int = 300) -> di
         }
         for t in trades
     ]
-    return {"bot": bot, "candles": df, "indicators": indicators, "trades": marks}
+    bands = {}
+    if {"oversold", "overbought"} <= params.keys():
+        bands["rsi"] = (float(params["oversold"]), float(params["overbought"]))
+    return {
+        "bot": bot,
+        "candles": df,
+        "indicators": indicators,
+        "trades": marks,
+        "decimals": decimals,
+        "bands": bands,
+    }
 
 
-def orders_of(rt: Runtime, *, owner: User, bot_id: int, limit: int = 200) -> list[dict]:
+def orders_of(
+    rt: Runtime, *, owner: User, bot_id: int, limit: int = 200, decimals: Decimals | None = None
+) -> list[dict]:
+    """The bot's newest orders; with `decimals`, each row carries `price_dp` and `amount_dp`."""
+    dec = decimals or Decimals(None, None)
     with rt.read() as session:
         bots.get_bot(session, owner=owner, bot_id=bot_id)
         rows = session.exec(
@@ -74,6 +92,9 @@ def orders_of(rt: Runtime, *, owner: User, bot_id: int, limit: int = 200) -> lis
             "price": o.average,
             "fee": o.fee,
             "error": o.error,
+            "symbol": o.symbol,
+            "price_dp": dec.price,
+            "amount_dp": dec.amount,
         }
         for o in rows
     ]

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from core.models import (
     AccountKind,
+    AccountStatus,
     Bot,
     BotStatus,
     Candle,
@@ -19,6 +20,7 @@ from core.models import (
     User,
     utcnow,
 )
+from core.views.bot_summary import describe_bots
 
 MS = 1000
 QUOTE = "USDT"  # paper accounts are funded and valued in USDT
@@ -179,9 +181,67 @@ def paper_equity(session: Session, *, owner: User) -> dict:
 
 
 def bot_cards(session: Session, *, owner: User, stats: list[dict] | None = None) -> list[dict]:
-    """One row per non-archived bot with its PnL figures, open lots and trade count."""
+    """One row per non-archived bot with its PnL figures, open lots and trade count, and its
+    settings in words under "facts" (core.views.bot_summary.describe)."""
     stats = bot_stats(session, owner=owner) if stats is None else stats
-    return [row for row in stats if row["bot"].status != BotStatus.ARCHIVED]
+    rows = [row for row in stats if row["bot"].status != BotStatus.ARCHIVED]
+    facts = describe_bots(session, [row["bot"] for row in rows])
+    return [{**row, "facts": facts[row["bot"].id]} for row in rows]
+
+
+def unmanaged_positions(session: Session, *, owner: User) -> list[dict]:
+    """Open positions no running bot manages: per stopped, paused, errored or archived bot
+    holding lots, its amount, average entry, unrealised PnL at the last cached price (entry
+    fees included; None without a price) and whether it can be closed from here
+    (`core.bots.close_position`; `why_not` says why not)."""
+    lots = (
+        select(
+            Trade.bot_id.label("bot_id"),
+            func.count(col(Trade.id)).label("lots"),
+            func.sum(Trade.amount).label("amount"),
+            func.sum(Trade.amount * Trade.entry_price).label("cost"),
+            func.sum(Trade.entry_fee).label("fees"),
+        )
+        .where(Trade.status == "open")
+        .group_by(col(Trade.bot_id))
+        .subquery()
+    )
+    rows = session.exec(
+        select(Bot, ExchangeAccount, lots.c.lots, lots.c.amount, lots.c.cost, lots.c.fees)
+        .join(lots, lots.c.bot_id == Bot.id)
+        .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id, isouter=True)
+        .where(Bot.owner_id == owner.id, Bot.status != BotStatus.RUNNING)
+        .order_by(col(Bot.id))
+    ).all()
+    markets = {(acc.exchange_id, bot.symbol) for bot, acc, *_ in rows if acc is not None}
+    prices = last_prices(session, markets=markets)
+    out = []
+    for bot, account, count, amount, cost, fees in rows:
+        price = prices.get((account.exchange_id, bot.symbol)) if account is not None else None
+        amount, cost, fees = float(amount or 0), float(cost or 0), float(fees or 0)
+        why_not = ""
+        if bot.status == BotStatus.ARCHIVED:
+            why_not = "archived: it never trades again"
+        elif account is None or account.status == AccountStatus.DELETED:
+            why_not = "its exchange account was deleted"
+        elif account.status in (AccountStatus.INVALID, AccountStatus.NEEDS_REENTRY):
+            why_not = "its exchange account needs its API key entered again"
+        out.append(
+            {
+                "bot_id": bot.id,
+                "bot": bot.name,
+                "status": bot.status,
+                "symbol": bot.symbol,
+                "lots": int(count),
+                "amount": amount,
+                "entry_price": cost / amount if amount else None,
+                "last_price": price,
+                "unrealised_pnl": (price * amount - cost - fees) if price is not None else None,
+                "closable": not why_not,
+                "why_not": why_not,
+            }
+        )
+    return out
 
 
 def coarsen(points: list[tuple[int, float]], *, max_points: int = CURVE_POINTS) -> list:

@@ -1,18 +1,31 @@
 """Fills for the Trades page: the executed orders behind the trades (each with its side),
-filtered and totalled in SQL, paged, and exported as CSV. Scoped to one owner."""
+filtered and totalled in SQL, paged, and exported as CSV (ISO-8601 UTC times, numbers at the
+market's steps, column names in words). Scoped to one owner."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from core.models import Bot, BotOrder, User
+from core.models import Bot, BotOrder, ExchangeAccount, User
+from core.views.markets import market_decimals, with_decimals
+from core.views.trades import owner_markets, stepped, write_csv
 
-FIELDS = ["id", "bot", "symbol", "side", "purpose", "candle_ts", "amount", "price", "cost", "fee"]
+CSV_COLUMNS = {
+    "Order id": ("id", "int"),
+    "Bot": ("bot", "text"),
+    "Exchange": ("exchange", "text"),
+    "Market": ("symbol", "text"),
+    "Side": ("side", "text"),
+    "Purpose": ("purpose", "words"),
+    "Candle time (UTC)": ("candle_ts", "time"),
+    "Amount": ("amount", "amount"),
+    "Price": ("price", "price"),
+    "Cost": ("cost", "money"),
+    "Fee": ("fee", "money"),
+}
 MAX_EXPORT = 200_000
 
 
@@ -42,17 +55,19 @@ def _where(owner: User, flt: FillFilter) -> list:
 
 def _query(owner: User, flt: FillFilter):
     return (
-        select(BotOrder, Bot.name)
+        select(BotOrder, Bot.name, ExchangeAccount.exchange_id)
         .join(Bot, Bot.id == BotOrder.bot_id)
+        .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id)
         .where(*_where(owner, flt))
         .order_by(col(BotOrder.candle_ts).desc(), col(BotOrder.id).desc())
     )
 
 
-def _row(order: BotOrder, bot_name: str) -> dict:
+def _row(order: BotOrder, bot_name: str, exchange: str) -> dict:
     return {
         "id": order.id,
         "bot": bot_name,
+        "exchange": exchange,
         "symbol": order.symbol,
         "side": order.side,
         "purpose": order.purpose,
@@ -67,9 +82,9 @@ def _row(order: BotOrder, bot_name: str) -> dict:
 def fill_page(
     session: Session, *, owner: User, flt: FillFilter, limit: int = 100, offset: int = 0
 ) -> list[dict]:
-    """One page of filled orders, newest first."""
+    """One page of filled orders, newest first, with their market's display decimals."""
     rows = session.exec(_query(owner, flt).limit(limit).offset(offset)).all()
-    return [_row(o, name) for o, name in rows]
+    return with_decimals(session, [_row(*row) for row in rows])
 
 
 def fill_totals(session: Session, *, owner: User, flt: FillFilter) -> dict:
@@ -90,10 +105,7 @@ def fill_totals(session: Session, *, owner: User, flt: FillFilter) -> dict:
 
 def export_csv(session: Session, *, owner: User, flt: FillFilter, limit: int = MAX_EXPORT) -> str:
     """Every fill matching the filter (newest first, at most `limit`), streamed in chunks."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS)
-    writer.writeheader()
+    known = market_decimals(session, owner_markets(session, owner=owner))
     query = _query(owner, flt).limit(limit).execution_options(yield_per=2_000)
-    for order, name in session.exec(query):
-        writer.writerow(_row(order, name))
-    return buffer.getvalue()
+    rows = (_row(*row) for row in session.exec(query))
+    return write_csv(stepped(session, rows, known), CSV_COLUMNS)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from core.models import Bot, BotStatus, Trade, User, WorkerHeartbeat, utcnow
 from core.platform.config import Settings
+from core.strategy import list_strategies
 
 
 def worker_status(session: Session, *, now: datetime | None = None) -> dict:
@@ -47,7 +48,9 @@ def queue_backend(settings: Settings) -> str:
 
 
 def admin_bots(session: Session) -> list[dict]:
-    """Every bot on the platform with its owner, status, realised PnL and last error."""
+    """Every bot on the platform with its owner, status, realised PnL and last error (the
+    strategy by its title)."""
+    titles = {s.name: s.title for s in list_strategies()}
     realised = func.coalesce(func.sum(case((Trade.status == "closed", Trade.pnl), else_=0.0)), 0.0)
     rows = session.exec(
         select(Bot, User.username, realised)
@@ -63,7 +66,7 @@ def admin_bots(session: Session) -> list[dict]:
             "owner": owner,
             "name": bot.name,
             "market": f"{bot.symbol} {bot.timeframe}",
-            "strategy": bot.strategy,
+            "strategy": titles.get(bot.strategy, bot.strategy),
             "status": bot.status,
             "reason": bot.status_reason,
             "realised_pnl": float(pnl),

@@ -1,5 +1,6 @@
-"""Round trips for the Trades page: filtered and totalled in SQL, paged, exported as CSV.
-Scoped to one owner."""
+"""Round trips for the Trades page: filtered and totalled in SQL, paged, exported as CSV
+(ISO-8601 UTC times, numbers at the market's steps, column names in words). Scoped to one
+owner."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from core.models import Bot, Trade, User
+from core.models import Bot, ExchangeAccount, Trade, User
+from core.platform.present import csv_number, iso_utc, words
+from core.views.markets import market_decimals, with_decimals
 
 MAX_EXPORT = 200_000  # rows in one CSV export
 
@@ -43,10 +46,11 @@ def _trade_where(owner: User, flt: TradeFilter) -> list:
     return where
 
 
-def _trade_row(t: Trade, bot_name: str) -> dict:
+def _trade_row(t: Trade, bot_name: str, exchange: str) -> dict:
     return {
         "id": t.id,
         "bot": bot_name,
+        "exchange": exchange,
         "symbol": t.symbol,
         "status": t.status,
         "amount": t.amount,
@@ -63,16 +67,24 @@ def _trade_row(t: Trade, bot_name: str) -> dict:
 def trade_page(
     session: Session, *, owner: User, flt: TradeFilter, limit: int = 100, offset: int = 0
 ) -> list[dict]:
-    """One page of filtered trades, newest first."""
+    """One page of filtered trades, newest first, each with its market's display decimals
+    (`price_dp`, `amount_dp`)."""
     rows = session.exec(
-        select(Trade, Bot.name)
-        .join(Bot, Bot.id == Trade.bot_id)
-        .where(*_trade_where(owner, flt))
+        _trades_query(owner, flt)
         .order_by(col(Trade.entry_ts).desc(), col(Trade.id).desc())
         .limit(limit)
         .offset(offset)
     ).all()
-    return [_trade_row(t, name) for t, name in rows]
+    return with_decimals(session, [_trade_row(*row) for row in rows])
+
+
+def _trades_query(owner: User, flt: TradeFilter):
+    return (
+        select(Trade, Bot.name, ExchangeAccount.exchange_id)
+        .join(Bot, Bot.id == Trade.bot_id)
+        .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id)
+        .where(*_trade_where(owner, flt))
+    )
 
 
 def trade_totals(session: Session, *, owner: User, flt: TradeFilter) -> dict:
@@ -105,28 +117,75 @@ def trade_list(
     return items, trade_totals(session, owner=owner, flt=flt)
 
 
-CSV_FIELDS = [
-    "id",
-    "bot",
-    "symbol",
-    "status",
-    "amount",
-    "entry_ts",
-    "entry_price",
-    "exit_ts",
-    "exit_price",
-    "exit_reason",
-    "fees",
-    "pnl",
-]
+# CSV column -> (row key, kind): times ISO-8601 UTC, prices and amounts at the market's steps,
+# money to 10 significant digits.
+CSV_COLUMNS = {
+    "Trade id": ("id", "int"),
+    "Bot": ("bot", "text"),
+    "Exchange": ("exchange", "text"),
+    "Market": ("symbol", "text"),
+    "Status": ("status", "text"),
+    "Amount": ("amount", "amount"),
+    "Entry time (UTC)": ("entry_ts", "time"),
+    "Entry price": ("entry_price", "price"),
+    "Exit time (UTC)": ("exit_ts", "time"),
+    "Exit price": ("exit_price", "price"),
+    "Exit reason": ("exit_reason", "words"),
+    "Fees": ("fees", "money"),
+    "PnL": ("pnl", "money"),
+}
+
+
+def csv_cell(row: dict, key: str, kind: str) -> object:
+    """One CSV value of `row`, for CSV_COLUMNS-style (key, kind) pairs."""
+    value = row.get(key)
+    if kind == "time":
+        return iso_utc(value)
+    if kind == "price":
+        return csv_number(value, row.get("price_dp"))
+    if kind == "amount":
+        return csv_number(value, row.get("amount_dp"))
+    if kind == "money":
+        return csv_number(value)
+    if kind == "words":
+        return "" if value is None else words(value)
+    return "" if value is None else value
+
+
+def write_csv(rows, columns: dict[str, tuple[str, str]]) -> str:
+    """`rows` (dicts) as CSV with `columns`: header in words, cells by `csv_cell`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    spec = list(columns.values())
+    writer.writerows([csv_cell(row, key, kind) for key, kind in spec] for row in rows)
+    return buffer.getvalue()
 
 
 def trades_csv(items: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(items)
-    return buffer.getvalue()
+    return write_csv(items, CSV_COLUMNS)
+
+
+def owner_markets(session: Session, *, owner: User) -> set[tuple[str, str]]:
+    """(exchange, symbol) of every bot the owner has had."""
+    rows = session.exec(
+        select(ExchangeAccount.exchange_id, Bot.symbol)
+        .join(ExchangeAccount, ExchangeAccount.id == Bot.account_id)
+        .where(Bot.owner_id == owner.id)
+        .distinct()
+    ).all()
+    return {(str(ex), str(sym)) for ex, sym in rows}
+
+
+def stepped(session: Session, rows, known: dict):
+    """Rows with their market's decimals (`known`: market -> Decimals, looked up before the
+    export streams; a market missing there is looked up once)."""
+    for row in rows:
+        market = (row["exchange"], row["symbol"])
+        if market not in known:
+            known.update(market_decimals(session, [market]))
+        row["price_dp"], row["amount_dp"] = known[market]
+        yield row
 
 
 def export_trades_csv(
@@ -134,20 +193,15 @@ def export_trades_csv(
 ) -> str:
     """Every trade matching the filter (newest first, at most `limit`) as CSV, streamed from
     one query in chunks rather than loaded at once."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
-    writer.writeheader()
     query = (
-        select(Trade, Bot.name)
-        .join(Bot, Bot.id == Trade.bot_id)
-        .where(*_trade_where(owner, flt))
+        _trades_query(owner, flt)
         .order_by(col(Trade.entry_ts).desc(), col(Trade.id).desc())
         .limit(limit)
         .execution_options(yield_per=2_000)
     )
-    for trade, name in session.exec(query):
-        writer.writerow(_trade_row(trade, name))
-    return buffer.getvalue()
+    known = market_decimals(session, owner_markets(session, owner=owner))
+    rows = (_trade_row(*row) for row in session.exec(query))
+    return write_csv(stepped(session, rows, known), CSV_COLUMNS)
 
 
 def bot_choices(session: Session, *, owner: User) -> list[tuple[int, str, str]]:

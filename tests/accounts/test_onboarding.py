@@ -180,15 +180,19 @@ def test_a_lost_master_key_marks_every_key_needs_reentry_on_listing(rt, people, 
     assert [a.status for a in listed] == ["needs_reentry"]
 
 
-def test_delete_is_refused_while_a_running_bot_uses_the_account(rt, people):
+def test_delete_stops_a_running_bot_and_erases_the_key(rt, people):
+    """Erasure at any time (tests/accounts/test_erasure.py has the rest)."""
     alice = people[0]
     account_id = add(rt, alice).account.id
     with rt.session() as s:
         s.add(Bot(owner_id=alice.id, account_id=account_id, name="b", symbol="BTC/USDT",
                   timeframe="1m", strategy="sma", status="running"))  # fmt: skip
-    with rt.session() as s, pytest.raises(Conflict, match="stop it"):
+    with rt.session() as s:
         accounts.delete_account(s, owner=alice, account_id=account_id)
-    assert len(rows(rt)) == 1
+    (row,) = rows(rt)
+    assert row.status == "deleted" and row.secret_enc is None and row.api_key_enc is None
+    with rt.read() as s:
+        assert s.exec(select(Bot)).one().status == "stopped"
 
 
 def test_delete_erases_the_account_and_is_audited(rt, people):

@@ -34,23 +34,14 @@ def cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
 
 
 def test_doctor_before_and_after_migrate(data_dir):
-    before = cli("doctor", "--json")
-    assert before.returncode == 1
-    assert json.loads(before.stdout)["database"]["schema_at_head"] is False
+    """(tests/cli/test_doctor.py checks every line; here: migrate fixes the schema line.)"""
+    before = json.loads(cli("doctor", "--json").stdout)
+    assert before["ok"] is False and before["schema"]["at_head"] is False
     assert cli("migrate").returncode == 0
-    after = cli("doctor", "--json")
-    report = json.loads(after.stdout)
-    assert after.returncode == 0 and report["ok"] is True
-    assert report["database"]["backend"] == "sqlite"
-    assert report["database"]["journal_mode"] == "wal"
-    assert report["database"]["schema_at_head"] is True
-
-
-def test_doctor_on_postgresql(pg_url):
-    assert cli("migrate", STEADYBOT_DATABASE_URL=pg_url).returncode == 0
-    result = cli("doctor", "--json", STEADYBOT_DATABASE_URL=pg_url)
-    assert result.returncode == 0
-    assert json.loads(result.stdout)["database"]["backend"] == "postgresql"
+    after = json.loads(cli("doctor", "--json").stdout)
+    assert after["schema"]["ok"] is True and after["schema"]["at_head"] is True
+    assert after["database"] == {"ok": True, "backend": "sqlite", "journal_mode": "wal"}
+    assert after["ok"] is False and after["worker"]["alive"] == 0  # no worker runs here
 
 
 def test_doctor_in_production_without_secrets_names_the_variable():
@@ -157,7 +148,7 @@ def test_backtest_command_prints_json_trades_and_metrics(tmp_path):
     [
         (("--strategy", "nope"), "Unknown strategy"),
         (("--param", "fast"), "KEY=VALUE"),
-        (("--param", "fast=50"), "smaller"),
+        (("--param", "fast=50"), "shorter than the slow"),
     ],
 )
 def test_backtest_bad_input_is_one_clear_line(tmp_path, args, message):

@@ -13,6 +13,7 @@ from core.accounts import onboarding as account_checks
 from core.models import Bot, BotEvent, BotOrder, EventKind, ExchangeAccount
 from core.notify import channels as notify
 from core.notify.outbox import claim, dispatch, event_kind
+from core.notify.policy import Policy
 from core.platform.runtime import start
 from core.platform.vault import Vault
 from core.trading import tick as engine
@@ -20,6 +21,7 @@ from tests.conftest import make_settings
 from tests.factories import make_bot, make_paper_account, make_user
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.receiver import json_receiver
+from tests.notify.conftest import LOCAL_RECEIVERS
 from worker.service import build_service
 
 MIN = 60_000
@@ -55,7 +57,12 @@ def _bot(rt, owner, account_id, name, symbol="ETH/USDT"):
 def _subscribe(rt, user, url, events):
     with rt.session() as s:
         notify.save_settings(
-            s, user=user, urls_text=url, events=events, cipher=Vault.from_settings(rt.settings)
+            s,
+            user=user,
+            urls_text=url,
+            events=events,
+            cipher=Vault.from_settings(rt.settings),
+            policy=Policy.from_settings(rt.settings),
         )
 
 
@@ -100,7 +107,12 @@ def test_a_key_found_unreadable_on_the_accounts_page_pauses_and_notifies_like_a_
     fake.start()
     try:
         fake.add_key(KEY, SECRET, balances={"USDT": 10_000.0, "ETH": 0.0})
-        rt = start("test", settings=make_settings(data_dir, exchange_api_url=fake.url))
+        rt = start(
+            "test",
+            settings=make_settings(
+                data_dir, exchange_api_url=fake.url, notify_allow_hosts=LOCAL_RECEIVERS
+            ),
+        )
         alice = _user(rt, "alice")
         outcome = account_checks.add_live_account(
             rt, owner=alice, exchange_id="binance", label="fake", api_key=KEY, secret=SECRET
@@ -196,7 +208,12 @@ def test_a_live_bot_failing_its_ticks_goes_to_error_and_its_owner_is_told(data_d
         fake.add_key(KEY, SECRET, balances={"USDT": 10_000.0, "ETH": 0.0})
         rt = start(
             "test",
-            settings=make_settings(data_dir, exchange_api_url=fake.url, exchange_timeout_ms=1500),
+            settings=make_settings(
+                data_dir,
+                exchange_api_url=fake.url,
+                exchange_timeout_ms=1500,
+                notify_allow_hosts=LOCAL_RECEIVERS,
+            ),
         )
         alice = _user(rt, "alice")
         outcome = account_checks.add_live_account(
@@ -278,3 +295,34 @@ def test_an_event_committed_after_a_newer_one_is_still_sent_on_postgresql(pg_rt)
     assert [p.body for p in first] == ["late id"]
     assert [p.body for p in second] == ["early id"]
     assert third == []
+
+
+def test_the_worker_refuses_an_internal_target_unless_an_admin_allowed_it(data_dir):
+    """The worker checks each URL again at send time with the admin's allow-list: the same
+    stored URL to 127.0.0.1 is refused without it (nothing reaches the receiver) and sent
+    with it."""
+    with json_receiver() as (url, got):
+        strict = start("test", settings=make_settings(data_dir))
+        alice = _user(strict, "alice")
+        bot = _bot(strict, alice, _paper(strict, alice).id, "a1")
+        with strict.session() as s:  # stored as an admin-allowed URL would have been
+            notify.save_settings(
+                s,
+                user=alice,
+                urls_text=url,
+                events=["fill"],
+                cipher=Vault.from_settings(strict.settings),
+                policy=Policy(allow_hosts=frozenset(LOCAL_RECEIVERS)),
+            )
+        dispatch(strict, Vault.from_settings(strict.settings))
+        for i in range(4):
+            _tick(strict, bot, 1_767_225_600_000 + i * MIN)
+        refused = dispatch(strict, Vault.from_settings(strict.settings))
+        assert refused["failed"] > 0 and refused["sent"] == 0 and got == []
+        allowed = start(
+            "test", settings=make_settings(data_dir, notify_allow_hosts=LOCAL_RECEIVERS)
+        )
+        for i in range(4, 40):
+            _tick(allowed, bot, 1_767_225_600_000 + i * MIN)
+        sent = dispatch(allowed, Vault.from_settings(allowed.settings))
+    assert sent["sent"] > 0 and len(got) == sent["sent"]

@@ -120,3 +120,21 @@ def test_live_connector_and_market_feed_use_the_exchange_s_own_url(monkeypatch):
     assert live_connector(creds, settings).api_url == "http://127.0.0.1:9002"
     assert market_feed("okx", settings=settings).api_url == "http://127.0.0.1:9002"
     assert market_feed("binance", settings=settings).api_url == "http://127.0.0.1:9000"
+
+
+def test_notify_allow_hosts_are_read_as_normalised_host_names(monkeypatch):
+    monkeypatch.setenv("STEADYBOT_NOTIFY_ALLOW_HOSTS", "ntfy.LAN., 10.0.0.5 [::1],ntfy.lan")
+    assert load_settings().notify_allow_hosts == ("ntfy.lan", "10.0.0.5", "::1")
+    monkeypatch.delenv("STEADYBOT_NOTIFY_ALLOW_HOSTS")
+    assert load_settings().notify_allow_hosts == ()  # none by default
+
+
+@pytest.mark.parametrize(
+    "value", ["http://ntfy.lan", "ntfy.lan:8080", "ntfy.lan/path", "a b!", "-x.lan", "x" * 300]
+)
+def test_bad_notify_allow_hosts_stop_start_up_naming_the_variable(monkeypatch, value):
+    monkeypatch.setenv("STEADYBOT_NOTIFY_ALLOW_HOSTS", value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert err.value.message.startswith("Invalid setting STEADYBOT_NOTIFY_ALLOW_HOSTS: ")
+    assert "is not a host name or IP address" in err.value.message

@@ -53,9 +53,15 @@ def test_every_connection_gets_the_pragmas(tmp_path):
     with engine.connect() as conn:
         values = [
             conn.exec_driver_sql(f"PRAGMA {p}").scalar()
-            for p in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys")
+            for p in (
+                "journal_mode",
+                "busy_timeout",
+                "synchronous",
+                "foreign_keys",
+                "secure_delete",
+            )
         ]
-    assert values == ["wal", 1234, 1, 1]
+    assert values == ["wal", 1234, 1, 1, 1]  # secure_delete: erased secrets are zeroed
 
 
 def test_readers_do_not_wait_for_an_open_write_transaction(tmp_path):

@@ -40,3 +40,28 @@ def test_tail_returns_the_last_lines_across_files(data_dir):
     lines = tail(data_dir / "logs", 200)
     assert len(lines) == 200
     assert lines[-1].endswith("line 299")
+
+
+def test_apprise_is_capped_at_warning_and_masked_at_the_source(data_dir):
+    """apprise logs notification URLs below WARNING: capped whatever the level; and its own
+    records are masked before any handler (file, stderr, a test's capture) sees them."""
+    path = configure_logging(data_dir / "logs", "apprise-cap", level="DEBUG")
+    notifier = logging.getLogger("apprise")
+    seen: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    capture = Capture()
+    notifier.addHandler(capture)  # before the root's handlers and their filters
+    try:
+        assert notifier.getEffectiveLevel() == logging.WARNING
+        register_secret("tgram-token-0123456789")
+        notifier.debug("POST https://api.telegram.org/bottgram-token-0123456789/sendMessage")
+        notifier.warning("failed: https://api.telegram.org/bottgram-token-0123456789/x")
+    finally:
+        notifier.removeHandler(capture)
+        logging.getLogger().setLevel(logging.INFO)
+    assert seen == ["failed: https://api.telegram.org/bot***/x"]
+    assert "tgram-token-0123456789" not in path.read_text()

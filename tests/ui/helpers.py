@@ -6,8 +6,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from core import users
 from core.platform.config import load_settings
 from core.platform.runtime import Runtime, start
+from ui.session import TOKEN_KEY, USER_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 GATE_APP = str(ROOT / "tests" / "apps" / "gate_app.py")
@@ -24,13 +26,28 @@ def gate_app() -> AppTest:
     return AppTest.from_file(GATE_APP, default_timeout=60).run()
 
 
+def signed_in_as(at: AppTest, user_id: int) -> AppTest:
+    """Give the AppTest session a real server-side session of `user_id` (as signing in does)."""
+    rt = app_runtime()
+    with rt.session() as session:
+        token = users.start_session(
+            session,
+            user=users.get_user(session, user_id=user_id),
+            key=rt.settings.cookie_key.get_secret_value(),
+            days=1,
+        )
+    at.session_state[TOKEN_KEY] = token
+    at.session_state[USER_KEY] = user_id
+    return at
+
+
 def page(name: str, user_id: int | None) -> AppTest:
     """One page file inside the error boundary, with a signed-in session (AppTest runs the
     page through tests/apps/page_app.py, as the app's router would)."""
     at = AppTest.from_file(PAGE_APP, default_timeout=60)
     at.session_state["test_page"] = name
     if user_id is not None:
-        at.session_state["steadybot_user_id"] = user_id
+        signed_in_as(at, user_id)
     return at.run()
 
 
@@ -60,9 +77,7 @@ def register(at: AppTest, username: str, password: str, email: str | None = None
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     text_input(at, "Username").input(username)
     text_input(at, "Password").input(password)
-    at = button(at, "Sign in").click().run()
-    # A successful sign-in reloads the app a second later (after the cookie is stored).
-    return at.run() if any("Loading your dashboard" in s.value for s in at.success) else at
+    return button(at, "Sign in").click().run()
 
 
 def messages(at: AppTest) -> dict[str, list[str]]:

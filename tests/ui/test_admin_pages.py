@@ -56,7 +56,7 @@ def test_deleting_a_user_needs_their_name_typed(world):
 
 def test_admin_stops_another_users_bot(world):
     at = page("admin_bots.py", world["alice"].id)
-    assert "bob" in set(at.dataframe[0].value["owner"])
+    assert "bob" in set(at.dataframe[0].value["Owner"])
     _click(at, "Stop this bot")
     assert not at.exception and not messages(at)["error"]
     with world["rt"].read() as s:

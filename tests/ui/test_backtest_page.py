@@ -13,7 +13,7 @@ import core.backtest
 from core import bots, candles
 from core.backtest import service as backtest_service
 from tests.factories import make_paper_account, make_user
-from tests.ui.helpers import app_runtime, messages, page
+from tests.ui.helpers import app_runtime, messages, page, signed_in_as
 
 TILES = [
     "Total return",
@@ -63,10 +63,10 @@ def test_sim_backtest_shows_metrics_charts_trades_and_export(world):
     (trades,) = at.dataframe  # the sweep tab is still empty
     assert len(trades.value) == len(last.result.trades)
     assert list(trades.value.columns[:4]) == [
-        "entry_time",
-        "exit_time",
-        "entry_price",
-        "exit_price",
+        "Entry time (UTC)",
+        "Entry price",
+        "Amount",
+        "Exit time (UTC)",
     ]
     assert len(at.get("plotly_chart")) == 2  # candles with markers, equity vs buy and hold
     assert [b.proto.label for b in at.get("download_button")] == ["Download trades (CSV)"]
@@ -177,7 +177,7 @@ def test_create_a_bot_with_these_settings_prefills_the_bots_form(world, monkeypa
     assert prefill["params"] == {"fast": 6, "slow": 18} and prefill["stop_loss_pct"] == 3.0
 
     bots_page = page("bots.py", None)
-    bots_page.session_state["steadybot_user_id"] = world["carol"].id
+    signed_in_as(bots_page, world["carol"].id)
     bots_page.session_state["bot_prefill"] = prefill
     bots_page = bots_page.run()
     assert any("starts from your backtest" in i.value for i in bots_page.info)

@@ -83,7 +83,7 @@ def test_trades_page_fills_view_filters_by_side(world):
     next(s for s in at.selectbox if s.label == "Side").set_value("sell").run()
     assert not at.exception
     assert _metric(at, "Fills") == "1"
-    assert list(at.dataframe[0].value["side"]) == ["sell"]
+    assert list(at.dataframe[0].value["Side"]) == ["sell"]
 
 
 def test_a_trader_never_sees_another_users_trades_or_bots(world):
@@ -105,11 +105,11 @@ def test_system_page_shows_queue_workers_and_filters_the_audit_log(world):
     assert _metric(at, "Queue") == "SQLite"
     assert _metric(at, "Queue depth") == "7"
     assert _metric(at, "Live workers") == "1"
-    assert "h:1:1" in list(at.dataframe[0].value["worker"])
+    assert "h:1:1" in list(at.dataframe[0].value["Worker"])
     audit_log = at.dataframe[1].value
-    assert {"user.role", "bot.create"} <= set(audit_log["action"])
+    assert {"user.role", "bot.create"} <= set(audit_log["Action"])
     next(s for s in at.selectbox if s.label == "Who").set_value("bob").run()
-    assert set(at.dataframe[1].value["action"]) == {"bot.create"}
+    assert set(at.dataframe[1].value["Action"]) == {"bot.create"}
 
 
 @pytest.mark.parametrize("name", ["system.py", "admin_users.py", "admin_bots.py"])
@@ -123,5 +123,5 @@ def test_admin_pages_refuse_traders_and_render_for_admins(world, name):
 def test_all_bots_page_lists_every_owner_for_the_admin(world):
     at = page("admin_bots.py", world["alice"].id)
     table = at.dataframe[0].value
-    assert set(table["owner"]) == {"bob", "carol"}
-    assert "reason" in table.columns and "realised_pnl" in table.columns
+    assert set(table["Owner"]) == {"bob", "carol"}
+    assert "Reason" in table.columns and "Realised PnL" in table.columns

@@ -24,7 +24,7 @@ def bob(rt):
 
 def statuses(at) -> dict[str, str]:
     table = at.dataframe[0].value
-    return dict(zip(table["label"], table["status"], strict=True))
+    return dict(zip(table["Label"], table["Status"], strict=True))
 
 
 def everything_shown(at) -> str:
@@ -113,3 +113,36 @@ def test_delete_asks_for_confirmation_first(rt, bob):
 def accounts_of(rt):
     with rt.read() as s:
         return list(s.exec(select(ExchangeAccount)))
+
+
+def test_an_account_with_bots_is_deleted_and_its_bots_still_render(rt, bob):
+    """Erasure from the page: confirmed, the key gone, the running bot stopped, and the Bots
+    and Bot detail pages still show the bot and its history."""
+    import time
+
+    from core.models import Bot
+    from core.trading import tick as engine
+    from tests.factories import make_bot, make_paper_account
+
+    with rt.session() as s:
+        paper = make_paper_account(s, owner=bob, label="play")
+        bot = make_bot(s, owner=bob, account_id=paper.id, params={"fast": 3, "slow": 8}, start=True)
+    now = int(time.time() * 1000) // 60_000 * 60_000
+    for i in range(40, 1, -1):
+        ts = now - i * 60_000
+        engine.run_bot_tick(rt, bot_id=bot.id, candle_ts=ts, clock=lambda t=ts: t + 61_000)
+    at = button(page(PAGE, bob.id), "Delete").click().run()
+    assert any("Bots on this account are stopped" in w.value for w in at.warning)
+    at = button(at, "Yes, delete").click().run()
+    assert not at.exception
+    assert any("its key is erased. 1 bot(s) stopped." in s.value for s in at.success)
+    assert any("No exchange accounts yet" in i.value for i in at.info)
+    with rt.read() as s:
+        assert s.get(Bot, bot.id).status == "stopped"
+        assert [a.status for a in accounts_of(rt)] == ["deleted"]
+    bots_page = page("bots.py", bob.id)
+    assert not bots_page.exception and not bots_page.error
+    assert any(bot.name in m.value for m in bots_page.markdown)
+    detail = page("bot_detail.py", bob.id)
+    assert not detail.exception and not detail.error
+    assert int(next(m for m in detail.metric if m.label == "Trades").value) >= 0

@@ -175,7 +175,7 @@ def test_csv_export_has_a_header_and_one_line_per_trade(rt, world):
         rows, _ = trade_views.trade_list(s, owner=world["alice"], flt=trade_views.TradeFilter())
     text = trade_views.trades_csv(rows)
     lines = text.strip().splitlines()
-    assert lines[0].startswith("id,bot,symbol,status")
+    assert lines[0].startswith("Trade id,Bot,Exchange,Market,Status")
     assert len(lines) == 1 + len(rows)
 
 

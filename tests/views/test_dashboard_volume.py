@@ -104,7 +104,7 @@ def test_fills_page_is_newest_first_and_the_csv_has_every_fill(world):
         text = fills.export_csv(s, owner=world["alice"], flt=fills.FillFilter())
     assert [r["cost"] for r in page] == [50.0, 110.0]
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 3 and {r["bot"] for r in rows} == {"a"}
+    assert len(rows) == 3 and {r["Bot"] for r in rows} == {"a"}
 
 
 def _closed(bot_id: int, exit_ts: int, pnl: float) -> Trade:

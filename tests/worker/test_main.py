@@ -3,6 +3,7 @@ stops gracefully on SIGINT (what supervisord sends it)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -40,3 +41,19 @@ def test_python_m_worker_beats_and_stops_on_sigint(rt, data_dir):
             proc.kill()
     log = (data_dir / "logs" / "worker.log").read_text()
     assert "worker started" in log and "Consumer exiting" in log
+
+
+def test_python_m_worker_help_prints_usage_and_starts_nothing(tmp_path):
+    data_dir = tmp_path / "help-data"
+    result = subprocess.run(
+        [sys.executable, "-m", "worker", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "STEADYBOT_DATA_DIR": str(data_dir)},
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: python -m worker")
+    assert "STEADYBOT_ENV_FILE" in result.stdout and "SIGINT" in result.stdout
+    assert not data_dir.exists()  # no settings, logs or database: nothing started

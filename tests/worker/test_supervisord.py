@@ -26,12 +26,20 @@ def _free_port() -> int:
 
 
 def _config(tmp_path: Path, port: int) -> Path:
-    """The real supervisord.conf with the data dir, port and interpreter of this test."""
+    """The real supervisord.conf with the data dir, env file and interpreter of this test; the
+    env file (as setup-box writes it) sets the port."""
     text = (ROOT / "supervisord.conf").read_text()
     data = tmp_path / "data"
     (data / "logs").mkdir(parents=True)
+    env_file = tmp_path / "steadybot.env"
+    env_file.write_text(
+        f"STEADYBOT_DATA_DIR={data}\nSTEADYBOT_COOKIE_KEY={TEST_COOKIE_KEY}\n"
+        f"STEADYBOT_MASTER_KEYS={TEST_MASTER_KEY}\nSTEADYBOT_DEMO=0\n"
+        f"STREAMLIT_SERVER_ADDRESS=127.0.0.1\nSTREAMLIT_SERVER_PORT={port}\n"
+    )
+    env_file.chmod(0o600)
+    text = text.replace("%(here)s/steadybot.env", str(env_file))
     text = text.replace("%(here)s/data", str(data)).replace("%(here)s", str(ROOT))
-    text = text.replace("--server.port 8501", f"--server.port {port} --server.address 127.0.0.1")
     text = text.replace("command=python ", f"command={sys.executable} ")
     path = tmp_path / "supervisord.conf"
     path.write_text(text)
@@ -77,12 +85,7 @@ def _healthy(port: int) -> bool:
 def test_both_programs_run_and_come_back_after_kill_9(tmp_path):
     port = _free_port()
     conf = _config(tmp_path, port)
-    env = {
-        **os.environ,
-        "STEADYBOT_COOKIE_KEY": TEST_COOKIE_KEY,
-        "STEADYBOT_MASTER_KEYS": TEST_MASTER_KEY,
-        "STEADYBOT_DEMO": "0",
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYBOT_")}
     subprocess.run(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
         env=env,
