@@ -94,7 +94,7 @@ def test_two_servers_two_workers_one_database(pg_url, redis_url, browser_page, t
         page.get_by_role("combobox").nth(1).click()  # Exchange account, then Strategy
         page.get_by_role("option", name="DCA with safety orders").click()
         wait_idle(page)
-        page.get_by_role("spinbutton", name="Every minutes").fill("1")
+        page.get_by_role("spinbutton", name="Scheduled buy every (minutes)").fill("1")
         page.get_by_label("Bot name").fill("Every minute")
         page.get_by_role("button", name="Create bot").click()
         page.get_by_text("Bot 'Every minute' created").wait_for()
