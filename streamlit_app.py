@@ -62,6 +62,8 @@ else:
         page = st.Page(f"pages/{name}.py", title=title, icon=icon, default=name == "overview")
         sections.setdefault(section, []).append(page)
     nav = st.navigation(sections)
+    if st.session_state.pop(auth.LANDING_KEY, None) == auth.OVERVIEW:  # just registered
+        st.switch_page(auth.OVERVIEW)
     auth.sidebar(rt, user)
 
 guard(nav.run)

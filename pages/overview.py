@@ -45,6 +45,58 @@ def unmanaged(rows: list[dict]) -> None:
                     act(rt, user, p["bot_id"], "close")
 
 
+def worker_warning(worker: dict) -> None:
+    if not worker["healthy"]:
+        last = when(worker["last_beat"]) if worker["last_beat"] else "never"
+        st.warning(
+            f"No worker has reported in the last minute (last heartbeat: {last}). Bots are not "
+            "trading until a worker runs: start the app with the embedded worker, or "
+            "`python -m worker` / supervisord."
+        )
+
+
+def welcome(steps: dict, worker: dict) -> None:
+    """A newcomer's Overview: what to do first, instead of a row of zero figures."""
+    worker_warning(worker)
+    st.subheader(f"Welcome, {user.name}")
+    st.markdown(
+        ("You have no bots yet. " if not steps["bot"] else "")
+        + "Steadybot runs trading bots on your exchange accounts. Start on paper: a paper "
+        "account trades the real market with play money and needs no API key."
+    )
+    done = ":material/check_circle:"
+    cols = st.columns(3)
+    with cols[0].container(border=True):
+        st.markdown("**1. An account to trade on**")
+        st.caption("You have one." if steps["account"] else "10,000 USDT of play money.")
+        if st.button(
+            "Open a paper account",
+            key="first_account",
+            icon=done if steps["account"] else ":material/key:",
+            type="secondary" if steps["account"] else "primary",
+            width="stretch",
+        ):
+            st.switch_page("pages/exchange_accounts.py")
+    with cols[1].container(border=True):
+        st.markdown("**2. A bot that trades it**")
+        st.caption("SMA cross, RSI, MACD or a grid, with stop-loss and take-profit.")
+        if st.button(
+            "Create a bot",
+            key="first_bot",
+            icon=":material/smart_toy:",
+            type="primary" if steps["account"] else "secondary",
+            width="stretch",
+        ):
+            st.switch_page("pages/bots.py")
+    with cols[2].container(border=True):
+        st.markdown("**Or first, a backtest**")
+        st.caption("See how a strategy would have done on past candles, in seconds.")
+        if st.button(
+            "Try a backtest", key="first_backtest", icon=":material/query_stats:", width="stretch"
+        ):
+            st.switch_page("pages/backtest.py")
+
+
 @checked_fragment(rt, run_every=REFRESH_S)
 def dashboard() -> None:
     with rt.read() as session:
@@ -57,13 +109,7 @@ def dashboard() -> None:
         curve = views.pnl_curve(session, owner=user)
         worker = views.worker_status(session)
 
-    if not worker["healthy"]:
-        last = when(worker["last_beat"]) if worker["last_beat"] else "never"
-        st.warning(
-            f"No worker has reported in the last minute (last heartbeat: {last}). Bots are not "
-            "trading until a worker runs: start the app with the embedded worker, or "
-            "`python -m worker` / supervisord."
-        )
+    worker_warning(worker)
 
     unrealised = sum(p["unrealised_pnl"] or 0.0 for p in positions)
     cols = [*st.columns(3), *st.columns(3)]  # two rows: room for full figures
@@ -142,4 +188,11 @@ def dashboard() -> None:
             st.caption(f"Last tick: {when(bot.last_tick_at)}")
 
 
-dashboard()
+with rt.read() as _session:
+    first_steps = views.first_steps(_session, owner=user)
+    has_orphans = bool(first_steps) and bool(views.unmanaged_positions(_session, owner=user))
+    worker_now = views.worker_status(_session) if first_steps else None
+if first_steps and not has_orphans:
+    welcome(first_steps, worker_now)
+else:
+    dashboard()

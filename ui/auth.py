@@ -28,6 +28,9 @@ log = logging.getLogger("steadybot.auth")
 COOKIE_SET = "steadybot_cookie_set"  # (token, expiry) still to be written to the browser
 COOKIE_DELETE = "steadybot_cookie_delete"  # a counter: the cookie still to be deleted
 COOKIE_REJECTED = "steadybot_cookie_rejected"  # a cookie value already found void
+LANDING_KEY = "steadybot_landing"  # a page to open once the signed-in navigation is up
+WELCOME_KEY = "steadybot_welcome"  # a toast for a brand-new account's first run
+OVERVIEW = "pages/overview.py"
 JOBS_CSS = "<style>.st-key-sb_cookie_jobs{display:none}</style>"
 
 
@@ -107,7 +110,8 @@ def start_browser_session(rt: Runtime, user: User, token: str) -> None:
 
 
 def renew_session(rt: Runtime, user: User) -> None:
-    """A new session for this browser (after a password change ended all of them)."""
+    """A new session for this browser (after a password change ended all of them, or for a
+    just-registered account)."""
     with rt.session() as session:
         token = users.start_session(
             session,
@@ -140,6 +144,9 @@ def log_out(rt: Runtime) -> None:
 
 
 def sidebar(rt: Runtime, user: User) -> None:
+    welcome = st.session_state.pop(WELCOME_KEY, None)
+    if welcome:
+        st.toast(welcome, icon=":material/waving_hand:")
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
     st.sidebar.button("Log out", key="sign_out_button", on_click=log_out, args=(rt,))
 
@@ -258,4 +265,12 @@ def _account_form(rt: Runtime, *, setup: bool) -> None:
         st.error(exc.message)
         return
     log.info("account %s created (%s)", user.username, user.role)
-    st.success(f"Account {user.username!r} created ({user.role}). You can sign in now.")
+    # Signed in at once, with a session made as every new session is (no second typing of the
+    # credentials; audited once, as the registration, not as a sign-in), then Overview.
+    renew_session(rt, user)
+    state = st.session_state
+    state.pop(sess.NOTICE_KEY, None)
+    state.pop(COOKIE_REJECTED, None)
+    state[LANDING_KEY] = OVERVIEW
+    state[WELCOME_KEY] = f"Welcome, {user.name}! Your account is ready ({user.role})."
+    st.rerun()

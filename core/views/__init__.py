@@ -13,6 +13,7 @@ from core.views.charts import candlestick, equity_curve, heatmap, pnl_chart
 from core.views.dashboard import (
     bot_cards,
     bot_stats,
+    first_steps,
     open_positions,
     paper_equity,
     pnl_curve,
@@ -55,6 +56,7 @@ __all__ = [
     "equity_curve",
     "export_csv",
     "export_trades_csv",
+    "first_steps",
     "fill_page",
     "fill_totals",
     "heatmap",

@@ -189,6 +189,26 @@ def bot_cards(session: Session, *, owner: User, stats: list[dict] | None = None)
     return [{**row, "facts": facts[row["bot"].id]} for row in rows]
 
 
+def first_steps(session: Session, *, owner: User) -> dict | None:
+    """What a newcomer still lacks before Overview has anything to show (None once they have
+    an exchange account and a bot): {"account": has one, "bot": has a non-archived one}."""
+    accounts = session.exec(
+        select(func.count())
+        .select_from(ExchangeAccount)
+        .where(
+            ExchangeAccount.owner_id == owner.id, ExchangeAccount.status != AccountStatus.DELETED
+        )
+    ).one()
+    bots = session.exec(
+        select(func.count())
+        .select_from(Bot)
+        .where(Bot.owner_id == owner.id, Bot.status != BotStatus.ARCHIVED)
+    ).one()
+    if accounts and bots:
+        return None
+    return {"account": bool(accounts), "bot": bool(bots)}
+
+
 def unmanaged_positions(session: Session, *, owner: User) -> list[dict]:
     """Open positions no running bot manages: per stopped, paused, errored or archived bot
     holding lots, its amount, average entry, unrealised PnL at the last cached price (entry

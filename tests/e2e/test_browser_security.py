@@ -86,11 +86,10 @@ def test_deep_links_go_through_the_sign_in_gate(app_server, browser_page, browse
     page.get_by_label("New password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    page.get_by_text("Account 'alice' created (admin)").wait_for()
-    _sign_in(page, "alice", PASSWORD)
-    page.get_by_role("heading", name="Users").first.wait_for()  # the page asked for
-    assert page.url.endswith("/admin_users")
+    page.get_by_text("You have no bots yet").wait_for()  # registering signs in: Overview
     _wait_for_cookie(page)
+    page.goto(url + "/admin_users")  # the page asked for, now signed in (the cookie)
+    page.get_by_role("heading", name="Users").first.wait_for()
 
     # Signed in (the cookie), a deep link lands on that page, not on Overview.
     page.goto(url + "/bot_detail")
@@ -108,9 +107,7 @@ def test_deep_links_go_through_the_sign_in_gate(app_server, browser_page, browse
     trader.get_by_label("New password", exact=True).fill(PASSWORD)
     trader.get_by_label("Repeat password").fill(PASSWORD)
     trader.get_by_role("button", name="Create account").click()
-    trader.get_by_text("Account 'bob' created (trader)").wait_for()
-    _sign_in(trader, "bob", PASSWORD)
-    trader.get_by_text("You have no bots yet").wait_for()
+    trader.get_by_text("You have no bots yet").wait_for()  # signed in at once
     _wait_for_cookie(trader)
     for path in ("/system", "/admin_users", "/admin_bots"):
         trader.goto(url + path)

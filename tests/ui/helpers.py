@@ -65,7 +65,16 @@ def button(at: AppTest, label: str):
     raise AssertionError(f"no button {label!r}; have {[b.label for b in at.button]}")
 
 
+def signed_out(at: AppTest) -> AppTest:
+    """`at` on the sign-in screen: whoever is signed in (registering signs in) logs out."""
+    if TOKEN_KEY in at.session_state and any(b.label == "Log out" for b in at.sidebar.button):
+        button(at, "Log out").click().run()
+    return at
+
+
 def register(at: AppTest, username: str, password: str, email: str | None = None) -> AppTest:
+    """Create an account through the sign-up form (which signs the new account in)."""
+    signed_out(at)
     text_input(at, "New username").input(username)
     text_input(at, "Email").input(email or f"{username}@example.com")
     text_input(at, "Display name").input(username.title())
@@ -75,6 +84,7 @@ def register(at: AppTest, username: str, password: str, email: str | None = None
 
 
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    signed_out(at)
     text_input(at, "Username").input(username)
     text_input(at, "Password").input(password)
     return button(at, "Sign in").click().run()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
 
 from core import users
 from core.models import User
 from core.platform import db
 from tests.conftest import TEST_COOKIE_KEY
-from tests.ui.helpers import gate_app, messages, page, register, sign_in
+from tests.ui.helpers import GATE_APP, gate_app, messages, page, register, sign_in
 from ui.session import TOKEN_KEY
 
 PASSWORD = "Correct-Horse-9"
@@ -33,7 +34,7 @@ def _user(settings, username: str) -> User:
 
 def test_first_registered_user_becomes_admin(settings):
     at = register(gate_app(), "alice", PASSWORD)
-    assert any("admin" in s for s in messages(at)["success"])
+    assert "HOME alice admin" in messages(at)["markdown"]
     at = register(at, "bob", PASSWORD)
     assert _user(settings, "alice").role == "admin"
     assert _user(settings, "bob").role == "trader"
@@ -153,3 +154,39 @@ def test_change_password_page(settings):
     assert any("Password changed" in s for s in messages(at)["success"])
     at = sign_in(gate_app(), "alice", "Another-Pass-7")
     assert "HOME alice admin" in messages(at)["markdown"]
+
+
+def _audited(settings, action: str, actor: str = "alice") -> int:
+    from sqlmodel import func, select
+
+    from core.models import AuditLog
+
+    with Session(_engine(settings)) as session:
+        query = select(func.count()).where(AuditLog.action == action, AuditLog.actor == actor)
+        return session.exec(query.select_from(AuditLog)).one()
+
+
+def test_registering_signs_in_at_once_audited_as_a_registration_only(settings):
+    at = register(gate_app(), "alice", PASSWORD)
+    assert "HOME alice admin" in messages(at)["markdown"]  # no second typing of credentials
+    assert not any(t.label == "Password" for t in at.text_input)
+    assert at.session_state[TOKEN_KEY]
+    assert _audited(settings, "user.create") == 1
+    assert _audited(settings, "user.login") == 0
+
+
+def test_a_reload_with_the_cookie_is_signed_in_quietly_and_not_audited(settings, monkeypatch):
+    import streamlit as st
+
+    token = register(gate_app(), "alice", PASSWORD).session_state[TOKEN_KEY]
+    at = sign_in(gate_app(), "alice", PASSWORD)  # one real sign-in
+    assert _audited(settings, "user.login") == 1
+    # A reload: a new browser session that only has the cookie (AppTest cannot seed cookies).
+    jar = {settings.cookie_name: token}
+    monkeypatch.setattr(type(st.context), "cookies", property(lambda self: jar))
+    for _ in range(3):
+        at = AppTest.from_file(GATE_APP, default_timeout=60).run()
+        assert "HOME alice admin" in messages(at)["markdown"]
+        shown = [e.value for e in (*at.info, *at.warning, *at.markdown, *at.caption)]
+        assert not any("Loading" in str(v) for v in shown), shown
+    assert _audited(settings, "user.login") == 1  # reloads are not sign-ins

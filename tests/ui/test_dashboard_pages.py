@@ -53,8 +53,10 @@ def world():
 def test_overview_empty_state_says_what_to_do_next(world):
     at = page("overview.py", world["carol"].id)
     assert not at.exception and not messages(at)["error"]
-    text = " ".join(i.value for i in at.info)
-    assert "no bots yet" in text
+    assert any(h.value == "Welcome, Carol" for h in at.subheader), [h.value for h in at.subheader]
+    labels = {b.label for b in at.button}
+    assert {"Open a paper account", "Create a bot", "Try a backtest"} <= labels
+    assert not at.metric  # a welcome, not six zero tiles
     assert any("No worker has reported" in w.value for w in at.warning)
 
 

@@ -124,3 +124,31 @@ def test_every_fragment_checks_the_session():
                 offenders.append(path.name)
     assert offenders == []
     assert "checked_fragment(rt, run_every=" in (ROOT / "pages" / "bot_detail.py").read_text()
+
+
+@pytest.mark.parametrize("page", [None, "pages/system.py"])
+def test_registering_lands_signed_in_on_overview(page):
+    at = register(app(page), "alice", PASSWORD)
+    assert not at.exception
+    assert any(t.value == "Overview" for t in at.title), [t.value for t in at.title]
+    assert any(b.label == "Log out" for b in at.sidebar.button)
+    assert not any(b.label == "Sign in" for b in at.button)
+    assert not any(m.label == "Journal mode" for m in at.metric)  # not the deep-linked page
+
+
+@pytest.mark.parametrize(
+    ("label", "title"),
+    [
+        ("Open a paper account", "Exchange accounts"),
+        ("Create a bot", "Bots"),
+        ("Try a backtest", "Backtest"),
+    ],
+)
+def test_a_newcomers_overview_is_a_welcome_with_first_steps(label, title):
+    at = register(app(), "alice", PASSWORD)
+    assert any(t.value == "Overview" for t in at.title)
+    assert any(h.value.startswith("Welcome") for h in at.subheader)
+    assert not at.metric  # no row of zero tiles
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception
+    assert any(t.value.startswith(title) for t in at.title), [t.value for t in at.title]

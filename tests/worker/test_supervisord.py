@@ -95,16 +95,28 @@ def test_both_programs_run_and_come_back_after_kill_9(tmp_path):
     )
     try:
         assert _wait(lambda: all(_pids(conf).get(p) for p in ("web", "worker")))
-        assert _wait(lambda: _healthy(port))
+        # Start-up of the web program (migrate, then Streamlit's imports) on a loaded 2-core box
+        # can take tens of seconds; on a timeout the message shows what supervisord saw.
+        assert _wait(lambda: _healthy(port), 120), _diagnosis(conf, tmp_path)
         for program in ("worker", "web"):
             old = _pids(conf)[program]
             os.kill(old, signal.SIGKILL)
             assert _wait(lambda p=program, o=old: _pids(conf).get(p) not in (None, o)), program
-        assert _wait(lambda: _healthy(port))
+        assert _wait(lambda: _healthy(port), 120), _diagnosis(conf, tmp_path)
         heartbeat_log = (tmp_path / "data" / "logs" / "worker.log").read_text()
         assert "worker started" in heartbeat_log
     finally:
         _shutdown(conf, tmp_path / "data" / "supervisord.pid")
+
+
+def _diagnosis(conf: Path, tmp_path: Path) -> str:
+    logs = tmp_path / "data" / "logs"
+    tails = []
+    for name in ("web.out.log", "supervisord.log"):
+        path = logs / name
+        text = path.read_text(errors="replace") if path.exists() else "(none)"
+        tails.append(f"--- {name} ---\n{text[-3000:]}")
+    return f"status:\n{_ctl(conf, 'status')}\n" + "\n".join(tails)
 
 
 def _shutdown(conf: Path, pidfile: Path) -> None:
