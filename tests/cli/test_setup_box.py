@@ -24,6 +24,16 @@ from core.platform.config import load_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Loading an env file writes os.environ (STREAMLIT_SERVER_PORT, ...): nothing of it may
+    leak into the tests that follow (a supervisord test once got this file's port)."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def supervisor_dir(tmp_path, monkeypatch) -> Path:
     """The checkout's ./data stands in a temporary directory (the tests never touch the tree)."""

@@ -30,6 +30,8 @@ def test_sim_backtest_sweep_and_bot_prefill_in_the_browser(app_server, browser_p
     page.get_by_role("button", name="Run backtest").click()
     page.get_by_text("Profit factor").wait_for(timeout=60_000)
     page.get_by_text("Equity vs buy and hold").first.wait_for()
+    # Rendered after the trades table, a moment after the charts: wait for it, then count.
+    page.get_by_role("button", name="Download trades (CSV)").wait_for()
     assert page.get_by_role("button", name="Download trades (CSV)").count() == 1
     shot(page, "backtest")
 

@@ -85,7 +85,8 @@ def _healthy(port: int) -> bool:
 def test_both_programs_run_and_come_back_after_kill_9(tmp_path):
     port = _free_port()
     conf = _config(tmp_path, port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYBOT_")}
+    # Only the env file configures the programs (a variable in the environment would win).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STEADYBOT_", "STREAMLIT_"))}
     subprocess.run(
         [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
         env=env,
