@@ -22,9 +22,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.errors import AppError, Conflict, InvalidInput, NotFound
+from core.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from core.exchanges import Market, timeframe_ms
 from core.models import (
     AccountKind,
@@ -40,6 +41,7 @@ from core.models import (
 )
 from core.platform import audit
 from core.platform.inputs import clean_text
+from core.platform.limits import GUEST_BOTS
 from core.strategy import BotState, get_strategy
 
 EDITABLE_WHEN = (BotStatus.STOPPED,)
@@ -328,7 +330,19 @@ def _apply(bot: Bot, spec: BotSpec) -> None:
     bot.updated_at = utcnow()
 
 
+def _refuse_over_guest_cap(session: Session, owner: User) -> None:
+    if not owner.is_guest:
+        return
+    have = session.exec(select(func.count()).select_from(Bot).where(Bot.owner_id == owner.id)).one()
+    if have >= GUEST_BOTS:
+        raise Forbidden(
+            f"A guest trader of the demo can make {GUEST_BOTS} bots: edit one of yours instead "
+            "(stop it first)."
+        )
+
+
 def create_bot(session: Session, *, owner: User, spec: BotSpec, markets: MarketLookup) -> Bot:
+    _refuse_over_guest_cap(session, owner)
     spec, _account = validate_spec(session, owner=owner, spec=spec, markets=markets)
     bot = Bot(
         owner_id=owner.id,

@@ -35,6 +35,13 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     password_changed_at: datetime = Field(default_factory=utcnow)
+    # Set only for a guest trader of the public demo: it and everything it owns are deleted
+    # after this moment (core.users.guests), and its sessions end then.
+    expires_at: datetime | None = Field(default=None, index=True)
+
+    @property
+    def is_guest(self) -> bool:
+        return self.expires_at is not None
 
 
 class UserSession(SQLModel, table=True):

@@ -6,7 +6,7 @@ Results are kept in session_state, so reruns (widgets, tabs, row clicks) never r
 import streamlit as st
 
 from core import backtest
-from core.backtest import run_sweep, settings_for_row, sweep_grid
+from core.backtest import run_sweep, settings_for_row, sweep_grid, sweep_limit
 from core.errors import AppError
 from core.strategy import get_strategy
 from ui import boot
@@ -16,7 +16,7 @@ from ui.boundary import show_error
 from ui.session import current_user
 
 rt = boot.runtime()
-current_user(rt)
+user = current_user(rt)
 st.title("Backtest")
 st.caption(
     "The same strategies and rules as the bots: decided on a closed candle, filled at the next "
@@ -62,7 +62,8 @@ with tab_sweep:
     if st.button("Run sweep", type="primary", key="sw_run", disabled=not axes):
         try:
             settings = backtest.check_settings(raw)
-            sweep_grid(settings.strategy, axes)  # a bad range is refused before any download
+            limit = sweep_limit(user)  # fewer backtests per sweep for a guest of the demo
+            sweep_grid(settings.strategy, axes, max_runs=limit)  # refused before any download
             loaded = load(settings)
             bar = st.progress(0.0, text="Sweeping…")
             result = run_sweep(
@@ -70,6 +71,7 @@ with tab_sweep:
                 loaded,
                 axes,
                 progress=lambda d, t: bar.progress(d / t, text=f"Backtest {d} of {t}"),
+                max_runs=limit,
             )
             bar.empty()
             count = st.session_state.get("sw_count", 0) + 1

@@ -6,6 +6,8 @@ import streamlit as st
 from core import accounts, exchanges
 from core.errors import AppError
 from ui import boot
+from ui.bot_actions import flash as toast_next
+from ui.bot_actions import show_toast
 from ui.format import Column, table
 from ui.session import current_user
 
@@ -205,15 +207,22 @@ def add_paper_form() -> None:
                     session, owner=user, label=label, feed=feed,
                     balances=accounts.parse_balances(text),
                 )  # fmt: skip
-            st.success("Paper account opened.")
+            # Rerun so the list above shows it at once (it was drawn before this form).
+            st.session_state[FLASH] = "Paper account opened."
+            toast_next(f"Paper account {label.strip()!r} opened.")
+            st.rerun()
 
 
 st.title("Exchange accounts")
+show_toast()
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash)
 guarded(account_list)
 st.subheader("Connect an exchange")
-guarded(add_live_form)
+if accounts.live_keys_allowed(rt.settings, user):
+    guarded(add_live_form)
+else:  # a guest, or anyone but the admin in the public demo
+    st.info(accounts.LIVE_KEYS_ADMIN_ONLY, icon=":material/lock:")
 st.subheader("Paper account")
 st.caption("Trade with pretend money on real or simulated prices: no API key needed.")
 guarded(add_paper_form)

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 from extra_streamlit_components.CookieManager import _component_func as _cookie_component
 
 from core import users
-from core.demo import DEMO_PASSWORD, DEMO_USERNAME
+from core.demo import DEMO_PASSWORD, DEMO_USERNAME, start_guest
 from core.errors import AppError
 from core.models import User
+from core.platform.limits import GUEST_HOURS
 from core.platform.runtime import Runtime
 from ui import session as sess
 
@@ -147,7 +148,13 @@ def sidebar(rt: Runtime, user: User) -> None:
     welcome = st.session_state.pop(WELCOME_KEY, None)
     if welcome:
         st.toast(welcome, icon=":material/waving_hand:")
-    st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
+    if user.is_guest:
+        left = max(0.0, (user.expires_at.replace(tzinfo=UTC) - datetime.now(UTC)).total_seconds())
+        st.sidebar.caption(
+            f"Guest trader **{user.name}**: deleted with its data in {left / 3600:.0f} h"
+        )
+    else:
+        st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
     st.sidebar.button("Log out", key="sign_out_button", on_click=log_out, args=(rt,))
 
 
@@ -171,8 +178,41 @@ def sign_in_screen(rt: Runtime) -> None:
     if notice:
         kind, text = notice
         (slot.success if kind == "success" else slot.warning)(text)
+    if rt.settings.public_demo:
+        _guest_offer(rt)
     _sign_in_form(rt, slot)
     _landing(rt)
+
+
+def _guest_offer(rt: Runtime) -> None:
+    """The public demo's way in: a private guest trader, signed in at once."""
+    st.markdown(
+        "A crypto trading-bot platform: strategies, risk limits, paper and live trading, "
+        "backtests. **Try it with play money**, no account needed."
+    )
+    clicked = st.button(
+        "Try it without an account", type="primary", icon=":material/rocket_launch:"
+    )
+    st.caption(
+        f"You get a private guest trader with a 10,000 USDT paper account and a bot already "
+        f"trading the simulated market. Nobody else sees it; it is deleted with everything "
+        f"in it after {GUEST_HOURS} hours."
+    )
+    if not clicked:
+        return
+    try:
+        with st.spinner("Preparing your guest trader and its bot's first hours…"):
+            user, token = start_guest(rt, address=users.client_address(st.context.ip_address))
+    except AppError as exc:
+        st.error(exc.message)
+        return
+    start_browser_session(rt, user, token)
+    state = st.session_state
+    state.pop(sess.NOTICE_KEY, None)
+    state.pop(COOKIE_REJECTED, None)
+    state[LANDING_KEY] = OVERVIEW
+    state[WELCOME_KEY] = "Welcome! Your guest trader is ready: its bot is already trading."
+    st.rerun()
 
 
 def _sign_in_form(rt: Runtime, notice_slot) -> None:
@@ -207,6 +247,8 @@ def _landing(rt: Runtime) -> None:
             f"Just looking? Sign in as **{DEMO_USERNAME}** with password "
             f"**{DEMO_PASSWORD}**: a paper bot is already trading the simulated market."
         )
+    if rules.public_demo and not can_register:
+        return  # visitors come in as guests; the admin is set in the settings or the CLI
     if first and rules.setup_token:
         st.info(users.NO_ADMIN_YET)
         with st.expander("Create the first administrator", expanded=True):

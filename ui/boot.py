@@ -22,6 +22,7 @@ def _secrets() -> dict:
 @st.cache_resource(show_spinner=False)
 def _runtime_for(env_key: tuple) -> Runtime:  # env_key: part of the cache key
     rt = start("web", secrets=_secrets())
+    users.admin_from_settings(rt)  # STEADYBOT_ADMIN_USERNAME/_PASSWORD (e.g. Cloud secrets)
     ensure_demo(rt)
     users.announce_setup_token(rt)  # no admin yet (production): a one-time token in the log
     return rt

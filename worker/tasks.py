@@ -51,6 +51,9 @@ class WorkerApp:
         huey.periodic_task(crontab(minute="*"), name="steadybot.reconcile_orders")(
             self.reconcile_orders
         )
+        huey.periodic_task(crontab(minute="*/15"), name="steadybot.expire_guests")(
+            self.expire_guests
+        )
 
     def _run_ticks(self, tick_ids: list[int], waits: int = 0) -> str:
         with self.rt.session() as session:
@@ -99,6 +102,12 @@ class WorkerApp:
         from core.accounts import recheck_unverified
 
         recheck_unverified(self.rt)
+
+    def expire_guests(self) -> int:
+        """Guest traders of the public demo whose day is over go, with their data."""
+        from core.demo import expire_guests
+
+        return expire_guests(self.rt)
 
     def reconcile_orders(self) -> int:
         """Orders sent without a known outcome are looked up once a minute even when their bot

@@ -14,17 +14,20 @@ from core.accounts.credentials import (
 )
 from core.accounts.holdings import asset_balance
 from core.accounts.onboarding import (
+    LIVE_KEYS_ADMIN_ONLY,
     SaveOutcome,
     add_live_account,
     add_paper_account,
     balances_for_account,
     check_account,
+    live_keys_allowed,
     recheck_unverified,
     reenter_key,
 )
 from core.accounts.store import AccountInfo, delete_account, list_accounts, list_accounts_checked
 
 __all__ = [
+    "LIVE_KEYS_ADMIN_ONLY",
     "AccountInfo",
     "SaveOutcome",
     "account_exchange",
@@ -39,6 +42,7 @@ __all__ = [
     "extra_label",
     "has_sandbox",
     "list_accounts",
+    "live_keys_allowed",
     "list_accounts_checked",
     "parse_balances",
     "recheck_unverified",

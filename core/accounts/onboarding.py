@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.accounts.credentials import (
@@ -32,10 +33,12 @@ from core.accounts.store import (
     owned_live,
     refuse_taken_label,
 )
-from core.errors import ExchangeAuthError, InvalidInput, SecretUnreadable
+from core.errors import ExchangeAuthError, Forbidden, InvalidInput, SecretUnreadable
 from core.exchanges import Balance
 from core.models import AccountKind, AccountStatus, ExchangeAccount, PaperBalance, User, utcnow
+from core.platform.config import Settings
 from core.platform.inputs import clean_text
+from core.platform.limits import GUEST_PAPER_ACCOUNTS
 from core.platform.runtime import Runtime
 from core.platform.security import mask_key
 from core.platform.vault import Vault
@@ -83,6 +86,25 @@ def _apply_check(account: ExchangeAccount, status: str, reason: str) -> None:
     account.last_checked_at = utcnow()
 
 
+LIVE_KEYS_ADMIN_ONLY = (
+    "This is a public demo: only its administrator can add a live exchange account. "
+    "Paper accounts trade the same way with play money."
+)
+
+
+def live_keys_allowed(settings: Settings, user: User) -> bool:
+    """Whether `user` may store a live exchange key: never a guest; in the public demo only an
+    administrator (a key stored there could be traded with by anyone who got that account)."""
+    if user.is_guest:
+        return False
+    return not settings.public_demo or user.role == "admin"
+
+
+def refuse_live_keys(settings: Settings, user: User) -> None:
+    if not live_keys_allowed(settings, user):
+        raise Forbidden(LIVE_KEYS_ADMIN_ONLY)
+
+
 def add_live_account(
     rt: Runtime,
     *,
@@ -97,6 +119,7 @@ def add_live_account(
     connect: Connector | None = None,
 ) -> SaveOutcome:
     """Check the key on the exchange, then store it encrypted; see `SaveOutcome`."""
+    refuse_live_keys(rt.settings, owner)
     exchange_id = clean_exchange(exchange_id)
     label = clean_text(label, "Label", max_len=64)
     creds = clean_credentials(exchange_id, api_key, secret, extra, sandbox)
@@ -128,6 +151,14 @@ def add_paper_account(
 
     label = clean_text(label, "Label", max_len=64)
     refuse_taken_label(session, owner=owner, label=label)
+    if owner.is_guest:
+        query = select(func.count()).select_from(ExchangeAccount)
+        if session.exec(query.where(ExchangeAccount.owner_id == owner.id)).one() >= (
+            GUEST_PAPER_ACCOUNTS
+        ):
+            raise Forbidden(
+                f"A guest trader of the demo can open {GUEST_PAPER_ACCOUNTS} paper accounts."
+            )
     account = open_paper_account(
         session, owner_id=owner.id, label=label, feed=feed, balances=balances
     )
@@ -149,6 +180,7 @@ def reenter_key(
     connect: Connector | None = None,
 ) -> SaveOutcome:
     """Replace an account's key with a checked one; a refused key leaves the old one."""
+    refuse_live_keys(rt.settings, owner)
     with rt.read() as session:
         account = owned_live(session, owner=owner, account_id=account_id)
     creds = clean_credentials(account.exchange_id, api_key, secret, extra, account.sandbox)

@@ -43,6 +43,7 @@ __all__ = [
     "settings_for_row",
     "sim_symbols",
     "sweep_grid",
+    "sweep_limit",
     "thin",
     "trade_decimals",
     "trades_csv",
@@ -70,6 +71,7 @@ _LAZY = {
     "run_sweep": "sweep",
     "settings_for_row": "sweep",
     "sweep_grid": "sweep",
+    "sweep_limit": "sweep",
 }
 if TYPE_CHECKING:
     from core.backtest.service import (
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
         run_sweep,
         settings_for_row,
         sweep_grid,
+        sweep_limit,
     )
 
 

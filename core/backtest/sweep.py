@@ -18,6 +18,7 @@ import pandas as pd
 
 from core.backtest.service import BacktestSettings, LoadedCandles, Progress, run
 from core.errors import InvalidInput
+from core.platform.limits import GUEST_SWEEP_RUNS
 from core.strategy import Candles, get_strategy, reuse_indicators
 
 MAX_RUNS = 400
@@ -82,17 +83,22 @@ def axis_values(strategy_name: str, axis: SweepAxis) -> list[float | int]:
     return values
 
 
-def sweep_grid(strategy_name: str, axes: list[SweepAxis]) -> list[dict]:
-    """Every combination of the axes' values, as parameter dicts (capped at MAX_RUNS)."""
+def sweep_limit(user) -> int:
+    """Backtests one sweep of `user` may run: fewer for a guest trader of the public demo."""
+    return GUEST_SWEEP_RUNS if getattr(user, "is_guest", False) else MAX_RUNS
+
+
+def sweep_grid(strategy_name: str, axes: list[SweepAxis], *, max_runs: int = MAX_RUNS) -> list[dict]:
+    """Every combination of the axes' values, as parameter dicts (at most `max_runs`)."""
     if not 1 <= len(axes) <= 2:
         raise InvalidInput("Sweep one or two parameters.")
     if len(axes) == 2 and axes[0].param == axes[1].param:
         raise InvalidInput("Pick two different parameters to sweep.")
     values = [axis_values(strategy_name, axis) for axis in axes]
     total = math.prod(len(v) for v in values)
-    if total > MAX_RUNS:
+    if total > max_runs:
         raise InvalidInput(
-            f"The sweep would run {total:,} backtests; at most {MAX_RUNS}: "
+            f"The sweep would run {total:,} backtests; at most {max_runs}: "
             "use larger steps or narrower ranges."
         )
     names = [axis.param for axis in axes]
@@ -105,12 +111,13 @@ def run_sweep(
     axes: list[SweepAxis],
     *,
     progress: Progress | None = None,
+    max_runs: int = MAX_RUNS,
 ) -> SweepResult:
     """Backtest every combination over the same candles; the table is sorted best return first.
 
     `settings` are already checked; the swept values replace its parameters one at a time.
     """
-    grid = sweep_grid(settings.strategy, axes)
+    grid = sweep_grid(settings.strategy, axes, max_runs=max_runs)
     if len(grid) * len(loaded.candles) > MAX_CANDLE_RUNS:
         raise InvalidInput(
             f"{len(grid)} backtests over {len(loaded.candles):,} candles is too much for one "

@@ -16,13 +16,14 @@ from typing import Protocol
 import apprise
 from sqlmodel import Session
 
-from core.errors import InvalidInput
+from core.errors import Forbidden, InvalidInput
 from core.models import NotificationSetting, User, utcnow
 from core.notify.policy import Policy, check_url, outbound_guard, redact_url, secret_parts
 from core.platform import audit
 from core.platform.logs import register_secret
 
 log = logging.getLogger(__name__)
+GUEST_NO_NOTIFY = "Guest traders of the demo cannot send notifications."
 EVENTS = {
     "fill": "Order filled",
     "bot_error": "Bot stopped by an error",
@@ -76,6 +77,8 @@ def save_settings(
 ) -> NotificationSetting:
     """Replace the user's events; replace the URLs when `urls_text` is given (None keeps them).
     Everything is checked before anything is written."""
+    if user.is_guest:  # a public demo sends nothing on a visitor's behalf
+        raise Forbidden(GUEST_NO_NOTIFY)
     if not isinstance(events, list | tuple) or not all(isinstance(e, str) for e in events):
         raise InvalidInput("Notification events must be a list of names.")
     unknown = [e for e in events if e not in EVENTS]

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=2, ge=1, le=64)
     worker_scheduler: bool = True  # off: this worker runs ticks but does not schedule them
     demo: bool | None = None  # None: on in development, off in production
+    # The public demo (e.g. on Community Cloud): visitors try it as private guest traders
+    # ("Try it without an account"); no shared demo login, no visitor becomes admin, only an
+    # admin adds live exchange accounts, registration closed unless STEADYBOT_REGISTRATION.
+    public_demo: bool = False
+    # An administrator created at start if no user has this name (the Cloud has no shell).
+    admin_username: str = ""
+    admin_password: SecretStr = SecretStr("")
+    admin_email: str = ""
     # Who creates accounts: open (anyone signs up), invite (admins, on the Users page), closed
     # (only `python -m core.cli create-user`). None: open in development, closed in production.
     registration: Literal["open", "invite", "closed"] | None = None
@@ -102,11 +110,21 @@ class Settings(BaseSettings):
         """open | invite | closed (STEADYBOT_REGISTRATION, else by environment)."""
         if self.registration is not None:
             return self.registration
-        return "closed" if self.is_production else "open"
+        return "closed" if self.is_production or self.public_demo else "open"
 
     @property
     def demo_enabled(self) -> bool:
+        """The shared demo trader, its password on the sign-in page: never in the public demo
+        (anyone could change or lock it there; visitors get guest traders instead)."""
+        if self.public_demo:
+            return False
         return (not self.is_production) if self.demo is None else self.demo
+
+    @property
+    def admin_from_settings(self) -> tuple[str, str] | None:
+        """(username, password) of the admin to create at start, or None when not set."""
+        name, password = self.admin_username.strip(), self.admin_password.get_secret_value()
+        return (name, password) if name and password else None
 
     @property
     def resolved_database_url(self) -> str:
@@ -124,7 +142,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redaction filter."""
-        values = [self.cookie_key.get_secret_value(), *self.master_key_list()]
+        values = [
+            self.cookie_key.get_secret_value(),
+            self.admin_password.get_secret_value(),
+            *self.master_key_list(),
+        ]
         return [v for v in values if len(v) >= 8]
 
 
@@ -244,6 +266,10 @@ def load_settings(secrets: Mapping | None = None) -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         why = str(first["msg"]).removeprefix("Value error, ")  # our validators' own words
         raise ConfigError(f"Invalid setting {ENV_PREFIX}{field.upper()}: {why}.") from None
+    if bool(settings.admin_username.strip()) != bool(settings.admin_password.get_secret_value()):
+        raise ConfigError(
+            f"Set both {ENV_PREFIX}ADMIN_USERNAME and {ENV_PREFIX}ADMIN_PASSWORD, or neither."
+        )
     return ensure_secrets(settings)
 
 

@@ -4,6 +4,7 @@ with throttling (`throttle`).
 Face: everything other packages, the UI and the CLI use.
 """
 
+from core.users.guests import FULL, TOO_MANY, create_guest, expire_guests, guests_alive
 from core.users.sessions import (
     end_all_sessions,
     end_session,
@@ -19,12 +20,14 @@ from core.users.store import (
     ROLES,
     Registration,
     admin_create_user,
+    admin_from_settings,
     announce_setup_token,
     can_register,
     change_password,
     create_first_admin,
     create_user,
     delete_user,
+    ensure_admin,
     get_by_username,
     get_user,
     has_admin,
@@ -52,6 +55,12 @@ from core.users.throttle import (
 )
 
 __all__ = [
+    "FULL",
+    "TOO_MANY",
+    "create_guest",
+    "ensure_admin",
+    "expire_guests",
+    "guests_alive",
     "CLOSED",
     "MODES",
     "NO_ADMIN_YET",
@@ -61,6 +70,7 @@ __all__ = [
     "SignInResult",
     "ThrottlePolicy",
     "admin_create_user",
+    "admin_from_settings",
     "announce_setup_token",
     "can_register",
     "change_password",

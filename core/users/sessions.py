@@ -78,6 +78,7 @@ def session_user(
             col(UserSession.revoked_at).is_(None),
             col(UserSession.expires_at) > now,
             User.is_active == True,  # noqa: E712
+            or_(col(User.expires_at).is_(None), col(User.expires_at) > now),  # a guest's day
         )
     )
     return session.exec(query).first()

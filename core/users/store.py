@@ -13,12 +13,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, text
+from sqlalchemy import delete, func, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.errors import Conflict, Forbidden, InvalidCredentials, InvalidInput, NotFound
-from core.models import AppSetting, User, utcnow
+from core.errors import ConfigError, Conflict, Forbidden, InvalidCredentials, InvalidInput, NotFound
+from core.models import AppSetting, Bot, BotOrder, ExchangeAccount, Trade, User, utcnow
 from core.platform import audit
 from core.platform.inputs import check_password_strength, clean_email, clean_text, clean_username
 from core.platform.runtime import Runtime
@@ -49,11 +49,19 @@ class Registration:
 
     mode: str = "open"
     setup_token: bool = False
+    # The public demo: no visitor ever becomes admin, not even with a setup token (none is
+    # issued); the admin comes from STEADYBOT_ADMIN_USERNAME/_PASSWORD or the CLI.
+    public_demo: bool = False
 
     @classmethod
     def from_settings(cls, settings) -> Registration:
         mode = settings.registration_mode
-        return cls(mode=mode, setup_token=settings.is_production or mode != "open")
+        demo = bool(getattr(settings, "public_demo", False))
+        return cls(
+            mode=mode,
+            setup_token=settings.is_production or demo or mode != "open",
+            public_demo=demo,
+        )
 
 
 def get_user(session: Session, *, user_id: int) -> User:
@@ -217,7 +225,8 @@ def issue_setup_token(session: Session, *, now: datetime | None = None) -> str |
 def announce_setup_token(rt: Runtime) -> str | None:
     """At web start: when the first admin needs the setup token and there is no admin yet,
     issue one and print it in the server log (each start issues a new one)."""
-    if not Registration.from_settings(rt.settings).setup_token:
+    rules = Registration.from_settings(rt.settings)
+    if not rules.setup_token or rules.public_demo:
         return None
     with rt.session() as session:
         token = issue_setup_token(session)
@@ -230,6 +239,48 @@ def announce_setup_token(rt: Runtime) -> str | None:
             token,
         )
     return token
+
+
+def ensure_admin(session: Session, *, username: str, password: str, email: str = "") -> User | None:
+    """The administrator named in the settings (STEADYBOT_ADMIN_USERNAME and _PASSWORD, e.g.
+    in the Community Cloud's secrets): created once if no user has that name; an existing
+    user is left as it is (its password is changed in the app or with `reset-password`).
+    Returns the user created, else None. Bad input raises InvalidInput, nothing written."""
+    name = clean_username(username)
+    check_password_strength(password, username=name)
+    _lock_first_admin(session)
+    if get_by_username(session, username=name) is not None:
+        return None
+    user = create_user(
+        session,
+        username=name,
+        email=email or f"{name}@steadybot.invalid",
+        name=name,
+        password=password,
+        role="admin",
+    )
+    audit.record(session, actor=None, action="user.admin_from_settings", target=user.username)
+    return user
+
+
+def admin_from_settings(rt: Runtime) -> User | None:
+    """At web start: create the admin the settings name (see `ensure_admin`). A weak password
+    or a bad name stops start-up with one line naming the setting (never quoting it)."""
+    pair = rt.settings.admin_from_settings
+    if pair is None:
+        return None
+    try:
+        with rt.session() as session:
+            user = ensure_admin(
+                session, username=pair[0], password=pair[1], email=rt.settings.admin_email
+            )
+    except InvalidInput as exc:
+        raise ConfigError(
+            f"STEADYBOT_ADMIN_USERNAME/STEADYBOT_ADMIN_PASSWORD: {exc.message}"
+        ) from None
+    if user is not None:
+        log.info("administrator %r created from the settings", user.username)
+    return user
 
 
 def create_first_admin(
@@ -344,6 +395,8 @@ def set_role(session: Session, *, admin: User, user_id: int, role: str) -> User:
     if role not in ROLES:
         raise InvalidInput(f"Role must be one of {', '.join(ROLES)}.")
     user = get_user(session, user_id=user_id)
+    if user.is_guest and role == "admin":
+        raise Forbidden("A guest trader of the demo cannot become an administrator.")
     if user.role == "admin" and role != "admin" and _active_admins(session) <= 1:
         raise Forbidden("The last administrator cannot lose the admin role.")
     if user.role != role:
@@ -363,6 +416,25 @@ def unlock(session: Session, *, admin: User, user_id: int) -> User:
     return user
 
 
+def delete_with_data(session: Session, *, user: User) -> None:
+    """Delete `user` and everything it owns. Trades, then orders, then bots, then accounts,
+    then the user: the rest follows by ON DELETE CASCADE (sessions, balances, events, ticks),
+    but PostgreSQL checks the links between a user's own rows (a trade's orders, an order's
+    account) while one cascade is still under way, so the owned rows go first, in order."""
+    bots = select(Bot.id).where(Bot.owner_id == user.id)
+    accounts = select(ExchangeAccount.id).where(ExchangeAccount.owner_id == user.id)
+    session.execute(delete(Trade).where(col(Trade.bot_id).in_(bots)))
+    session.execute(
+        delete(BotOrder).where(
+            or_(col(BotOrder.bot_id).in_(bots), col(BotOrder.account_id).in_(accounts))
+        )
+    )
+    session.execute(delete(Bot).where(Bot.owner_id == user.id))
+    session.execute(delete(ExchangeAccount).where(ExchangeAccount.owner_id == user.id))
+    session.delete(user)
+    session.flush()
+
+
 def delete_user(session: Session, *, admin: User, user_id: int, confirm_username: str) -> None:
     """Delete a user and everything they own (sessions, accounts, bots, trades: cascaded)."""
     _require_admin(admin)
@@ -375,7 +447,6 @@ def delete_user(session: Session, *, admin: User, user_id: int, confirm_username
         raise Forbidden("The last active administrator cannot be deleted.")
     name = user.username
     end_all_sessions(session, user_id=user.id)
-    session.delete(user)
-    session.flush()
+    delete_with_data(session, user=user)
     forget_failures(session, username=name)
     audit.record(session, actor=admin, action="user.delete", target=name)

@@ -146,3 +146,15 @@ def test_an_account_with_bots_is_deleted_and_its_bots_still_render(rt, bob):
     detail = page("bot_detail.py", bob.id)
     assert not detail.exception and not detail.error
     assert int(next(m for m in detail.metric if m.label == "Trades").value) >= 0
+
+
+def test_a_paper_account_is_listed_at_once_with_a_toast(rt, bob):
+    at = page(PAGE, bob.id)
+    assert any("No exchange accounts yet" in i.value for i in at.info)
+    text_input(at, "Label").input("Play")
+    at = button(at, "Open paper account").click().run()
+    assert not at.exception and not at.error
+    assert statuses(at) == {"Play": "ok"}  # the list above the form, in this same click
+    assert not any("No exchange accounts yet" in i.value for i in at.info)
+    assert any("Paper account 'Play' opened." in t.value for t in at.toast)
+    assert any("Paper account opened." in s.value for s in at.success)

@@ -1,0 +1,75 @@
+"""The public demo's screens (STEADYBOT_PUBLIC_DEMO=1): "Try it without an account" signs a
+visitor in as a private guest trader; no sign-up, no first-admin form, no shared demo login; a
+guest sees no live-key form, no password or notification settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import demo
+from core.platform.config import load_settings
+from core.platform.runtime import start
+from tests.factories import make_user
+from tests.ui.helpers import button, gate_app, messages, page
+
+TRY = "Try it without an account"
+
+
+@pytest.fixture
+def demo_rt(monkeypatch):
+    monkeypatch.setenv("STEADYBOT_PUBLIC_DEMO", "1")
+    rt = start("test", settings=load_settings())
+    yield rt
+    rt.engine.dispose()
+
+
+def shown(at) -> str:
+    kinds = ("markdown", "caption", "info", "error", "warning", "success", "subheader")
+    return " ".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def test_the_sign_in_page_offers_a_guest_and_nothing_that_makes_an_admin(demo_rt):
+    at = gate_app()
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    assert TRY in labels and "Create account" not in labels
+    assert "Create administrator" not in labels
+    text = shown(at)
+    assert "setup token" not in text.lower()
+    assert demo.DEMO_PASSWORD not in text  # no shared login anyone could change or lock
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_two_visitors_get_two_private_guests(demo_rt):
+    first = button(gate_app(), TRY).click().run()
+    second = button(gate_app(), TRY).click().run()
+    homes = [
+        next(m for m in messages(at)["markdown"] if m.startswith("HOME")) for at in (first, second)
+    ]
+    assert all(h.startswith("HOME guest-") and h.endswith(" trader") for h in homes)
+    assert homes[0] != homes[1]
+    assert any("Guest trader" in c.value for c in first.sidebar.caption)
+
+
+def test_a_guest_sees_no_live_key_form_and_the_admin_does(demo_rt):
+    guest, _ = demo.start_guest(demo_rt, address="203.0.113.5")
+    at = page("exchange_accounts.py", guest.id)
+    assert not at.exception and not at.error
+    assert "only its administrator" in shown(at)
+    assert "Exchange" not in [s.label for s in at.selectbox]
+    assert "Guest paper" in at.dataframe[0].value["Label"].tolist()
+    with demo_rt.session() as s:
+        admin = make_user(s, username="root", role="admin")
+    at = page("exchange_accounts.py", admin.id)
+    assert "Exchange" in [s.label for s in at.selectbox]
+    assert "only its administrator" not in shown(at)
+
+
+def test_a_guest_has_no_password_or_notification_settings(demo_rt):
+    guest, _ = demo.start_guest(demo_rt, address="203.0.113.5")
+    at = page("account.py", guest.id)
+    assert not at.exception and not at.error
+    assert "guest trader of the public demo" in shown(at)
+    assert "Change password" not in [b.label for b in at.button]
+    assert not [t for t in at.text_area if "Notification URLs" in t.label]
+    assert "Sign out everywhere" in [b.label for b in at.button]
