@@ -102,6 +102,18 @@ def start_guest(rt: Runtime, *, address: str = "") -> tuple[User, str]:
     return user, token
 
 
+def end_guest(rt: Runtime, *, user_id: int) -> bool:
+    """A guest who logs out can never come back (it has no password): delete it now, with
+    its data. Anyone else is left alone. True if a guest was deleted."""
+    with rt.session() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.is_guest:
+            return False
+        users.delete_with_data(session, user=user)
+    log.info("guest trader %s logged out and was deleted with its data", user.username)
+    return True
+
+
 def expire_guests(rt: Runtime) -> int:
     """Delete the guests whose day is over, with everything they own."""
     with rt.session() as session:

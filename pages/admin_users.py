@@ -28,9 +28,15 @@ def act(fn, **kwargs) -> None:
 
 with rt.read() as session:
     is_open = users.registration_open(session)
-    people = users.list_users(session)
+    people = users.list_users(session, guests=False)  # guests: a count, below
+    guest_count = users.guests_alive(session)
     slowed = users.throttled(session, policy=policy)
 
+if rt.settings.public_demo:
+    st.caption(
+        f"Public demo: **{guest_count}** guest trader(s) now, each deleted with its data a "
+        "day after it was made (not listed here)."
+    )
 if rules.mode == "open":
     wanted = st.toggle("Open registration (anyone can create a trader account)", value=is_open)
     if wanted != is_open:

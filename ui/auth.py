@@ -18,7 +18,7 @@ import streamlit as st
 from extra_streamlit_components.CookieManager import _component_func as _cookie_component
 
 from core import users
-from core.demo import DEMO_PASSWORD, DEMO_USERNAME, start_guest
+from core.demo import DEMO_PASSWORD, DEMO_USERNAME, end_guest, start_guest
 from core.errors import AppError
 from core.models import User
 from core.platform.limits import GUEST_HOURS
@@ -140,7 +140,10 @@ def log_out(rt: Runtime) -> None:
     token = st.session_state.get(sess.TOKEN_KEY)
     with rt.session() as session:
         users.end_session(session, token=token, key=sess.cookie_key(rt))
-    log.info("user id %s signed out", st.session_state.get(sess.USER_KEY))
+    user_id = st.session_state.get(sess.USER_KEY)
+    log.info("user id %s signed out", user_id)
+    if user_id is not None:
+        end_guest(rt, user_id=user_id)  # a guest cannot come back: it goes now
     end_browser_session(rt, ("success", "You are signed out."))
 
 
@@ -155,7 +158,15 @@ def sidebar(rt: Runtime, user: User) -> None:
         )
     else:
         st.sidebar.caption(f"Signed in as **{user.name}** ({user.role})")
-    st.sidebar.button("Log out", key="sign_out_button", on_click=log_out, args=(rt,))
+    st.sidebar.button(
+        "Log out",
+        key="sign_out_button",
+        on_click=log_out,
+        args=(rt,),
+        help="Ends this guest trader and deletes its data (it has no password to come back with)"
+        if user.is_guest
+        else None,
+    )
 
 
 def gate(rt: Runtime) -> User:

@@ -266,10 +266,13 @@ def load_settings(secrets: Mapping | None = None) -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "?"
         why = str(first["msg"]).removeprefix("Value error, ")  # our validators' own words
         raise ConfigError(f"Invalid setting {ENV_PREFIX}{field.upper()}: {why}.") from None
-    if bool(settings.admin_username.strip()) != bool(settings.admin_password.get_secret_value()):
+    admin_password = settings.admin_password.get_secret_value()
+    if bool(settings.admin_username.strip()) != bool(admin_password):
         raise ConfigError(
             f"Set both {ENV_PREFIX}ADMIN_USERNAME and {ENV_PREFIX}ADMIN_PASSWORD, or neither."
         )
+    if admin_password and admin_password.strip().lower() in PLACEHOLDERS:
+        raise ConfigError(f"{ENV_PREFIX}ADMIN_PASSWORD is a placeholder: set a real password.")
     return ensure_secrets(settings)
 
 

@@ -76,8 +76,12 @@ def get_by_username(session: Session, *, username: str) -> User | None:
     return session.exec(select(User).where(User.username == name)).first()
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.exec(select(User).order_by(col(User.id))))
+def list_users(session: Session, *, guests: bool = True) -> list[User]:
+    """Every user by id; without the public demo's guest traders when `guests` is False."""
+    query = select(User).order_by(col(User.id))
+    if not guests:
+        query = query.where(col(User.expires_at).is_(None))
+    return list(session.exec(query))
 
 
 def registration_open(session: Session) -> bool:

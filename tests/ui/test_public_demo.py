@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import demo
+from core import demo, users
 from core.platform.config import load_settings
 from core.platform.runtime import start
 from tests.factories import make_user
@@ -73,3 +73,27 @@ def test_a_guest_has_no_password_or_notification_settings(demo_rt):
     assert "Change password" not in [b.label for b in at.button]
     assert not [t for t in at.text_area if "Notification URLs" in t.label]
     assert "Sign out everywhere" in [b.label for b in at.button]
+
+
+def test_the_users_page_counts_guests_instead_of_listing_them(demo_rt):
+    guest, _ = demo.start_guest(demo_rt, address="203.0.113.5")
+    with demo_rt.session() as s:
+        admin = make_user(s, username="root", role="admin")
+    at = page("admin_users.py", admin.id)
+    assert not at.exception and not at.error
+    assert "**1** guest trader(s)" in shown(at)
+    listed = " ".join(d.value.to_csv() for d in at.dataframe)
+    assert "root" in listed and guest.username not in listed
+
+
+def test_a_guest_who_logs_out_is_deleted_with_its_data(demo_rt):
+    at = button(gate_app(), TRY).click().run()
+    home = next(m for m in messages(at)["markdown"] if m.startswith("HOME"))
+    username = home.split()[1]
+    with demo_rt.read() as s:
+        assert users.get_by_username(s, username=username).is_guest
+    at = button(at, "Log out").click().run()
+    assert TRY in [b.label for b in at.button]
+    with demo_rt.read() as s:
+        assert users.get_by_username(s, username=username) is None
+        assert users.guests_alive(s) == 0
