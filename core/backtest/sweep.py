@@ -88,7 +88,9 @@ def sweep_limit(user) -> int:
     return GUEST_SWEEP_RUNS if getattr(user, "is_guest", False) else MAX_RUNS
 
 
-def sweep_grid(strategy_name: str, axes: list[SweepAxis], *, max_runs: int = MAX_RUNS) -> list[dict]:
+def sweep_grid(
+    strategy_name: str, axes: list[SweepAxis], *, max_runs: int = MAX_RUNS
+) -> list[dict]:
     """Every combination of the axes' values, as parameter dicts (at most `max_runs`)."""
     if not 1 <= len(axes) <= 2:
         raise InvalidInput("Sweep one or two parameters.")
