@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from core.errors import Forbidden, InvalidInput
 from core.models import NotificationSetting, User, utcnow
-from core.notify.policy import Policy, check_url, outbound_guard, redact_url, secret_parts
+from core.notify.guard import outbound_guard
+from core.notify.policy import Policy, check_url, redact_url, secret_parts
 from core.platform import audit
 from core.platform.logs import register_secret
 

@@ -19,11 +19,10 @@ a way into the metadata service, Redis, the database. So:
   (`STEADYBOT_NOTIFY_ALLOW_HOSTS=ntfy.lan,10.0.0.5`); a URL whose host is one of them is
   accepted, and a send may connect to the addresses that host resolves to.
 * **At send time** the whole check runs again (DNS may have changed) and the send itself runs
-  under `outbound_guard`: a process-wide audit hook (`socket.connect`) refuses, for the
-  sending thread and the apprise threads it starts, any connection to an internal address not
-  allowed, so a DNS answer that changed between check and connect, a redirect, or a service's
-  own discovery request (Matrix `.well-known`) cannot reach inside either. Apprise's plugins
-  are built with redirects off.
+  under `core.notify.guard.outbound_guard`, which refuses any connection to an internal
+  address not allowed, so a DNS answer that changed between check and connect, a redirect, or
+  a service's own discovery request (Matrix `.well-known`) cannot reach inside either.
+  Apprise's plugins are built with redirects off.
 
 The resolver is injected (`Policy.resolver`), so tests never need DNS. Messages never quote a
 URL: only its line number, and the host that was refused. `redact_url` and `secret_parts` give
@@ -37,11 +36,8 @@ import ipaddress
 import logging
 import re
 import socket
-import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -457,69 +453,3 @@ def redact_url(url: str) -> str:
     keys = [k for k, _ in parse_qsl(split.query, keep_blank_values=True)]
     query = ("?" + "&".join(f"{k[:30]}=***" for k in keys)) if keys else ""
     return f"{scheme}://{shown}{path}{query}"
-
-
-# ---------------------------------------------------------------- the connect guard
-
-
-class RefusedConnection(ConnectionRefusedError):
-    """A notification tried to connect to an internal address (refused by Steadybot)."""
-
-
-@dataclass
-class Guard:
-    allowed: frozenset[IPAddress]
-    refused: list[str] = field(default_factory=list)
-
-
-_current: contextvars.ContextVar[Guard | None] = contextvars.ContextVar(
-    "steadybot_outbound_guard", default=None
-)
-_hook_lock = threading.Lock()
-_hook_installed = False
-
-
-def _on_audit(event: str, args: tuple) -> None:
-    if event != "socket.connect":
-        return
-    guard = _current.get()
-    if guard is None:
-        return
-    why = _connect_problem(args[1], guard)
-    if why:
-        guard.refused.append(why)
-        raise RefusedConnection(f"Steadybot refused a notification connection: {why}")
-
-
-def _connect_problem(address: object, guard: Guard) -> str | None:
-    if not isinstance(address, tuple) or not address:
-        return "not an internet address"
-    try:
-        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
-    except ValueError:
-        return "a connection by name"  # every client here connects to resolved addresses
-    if ip in guard.allowed:
-        return None
-    why = address_problem(ip)
-    return f"{ip} is a {why} address" if why else None
-
-
-def _install_hook() -> None:
-    global _hook_installed
-    with _hook_lock:
-        if not _hook_installed:
-            sys.addaudithook(_on_audit)
-            _hook_installed = True
-
-
-@contextmanager
-def outbound_guard(allowed: Iterable[IPAddress] = ()) -> Iterator[Guard]:
-    """While inside, connections made by this context (and the threads apprise starts with a
-    copy of it) to internal addresses other than `allowed` fail with RefusedConnection."""
-    _install_hook()
-    guard = Guard(allowed=frozenset(allowed))
-    token = _current.set(guard)
-    try:
-        yield guard
-    finally:
-        _current.reset(token)

@@ -5,38 +5,23 @@ soon as the server answers, before any browser has opened a page."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from core.platform import db, migrate
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY
+from tests.servers import free_port, healthy, stop
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _health(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 def test_the_schema_is_at_head_when_the_server_first_answers(tmp_path):
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path / "data"
     env_file = tmp_path / "steadybot.env"
     env_file.write_text(
@@ -61,7 +46,7 @@ def test_the_schema_is_at_head_when_the_server_first_answers(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
-        while not _health(url):
+        while not healthy(url):
             assert proc.poll() is None, (tmp_path / "web.out").read_text()
             assert time.monotonic() < deadline, "the server did not answer"
             time.sleep(0.2)
@@ -74,11 +59,7 @@ def test_the_schema_is_at_head_when_the_server_first_answers(tmp_path):
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         assert b"streamlit" in cmdline and b"run" in cmdline
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         out.close()
     log = (data_dir / "logs" / "web.log").read_text()
     assert "starting the web server" in log

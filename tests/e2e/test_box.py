@@ -16,13 +16,13 @@ import stat
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from core.platform import envfile
-from tests.e2e.conftest import _free_port, shoot, wait_idle
+from tests.e2e.conftest import shoot, wait_idle
+from tests.servers import free_port, healthy
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,14 +83,6 @@ def wait_for(predicate, limit_s: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 def shutdown(checkout: Path) -> None:
     sh(checkout, str(BIN / "supervisorctl"), "-c", "supervisord.conf", "shutdown")
     pidfile = checkout / "data" / "supervisord.pid"
@@ -106,7 +98,7 @@ def test_the_readme_box_commands_from_a_fresh_clone(tmp_path, browser_page):
     if not (BIN / "supervisord").exists():
         pytest.fail(f"supervisord is not in {BIN}: pip install -r requirements.txt")
     checkout = fresh_checkout(tmp_path / "steadybot")
-    port = _free_port()
+    port = free_port()
 
     made = sh(checkout, sys.executable, "-m", "core.cli", "setup-box", "--port", str(port))
     assert made.returncode == 0, made.stderr

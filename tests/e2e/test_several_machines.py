@@ -21,8 +21,9 @@ from sqlmodel import select
 from core.models import Bot, BotOrder, PaperOrder, Tick, WorkerHeartbeat
 from core.platform.runtime import start
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY, make_settings
-from tests.e2e.conftest import _free_port, _wait_healthy, open_page, shoot, wait_idle
+from tests.e2e.conftest import open_page, shoot, wait_idle
 from tests.factories import GOOD_PASSWORD, make_user
+from tests.servers import free_port, wait_healthy
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def test_two_servers_two_workers_one_database(pg_url, redis_url, browser_page, t
     try:
         urls = {}
         for name in ("web-a", "web-b"):
-            port = _free_port()
+            port = free_port()
             proc = spawn(
                 name,
                 [sys.executable, "-m", "core.cli", "run", "web", "--server.port", str(port)]
@@ -81,7 +82,7 @@ def test_two_servers_two_workers_one_database(pg_url, redis_url, browser_page, t
         for name in ("worker-a", "worker-b"):
             spawn(name, [sys.executable, "-m", "worker"], "external")
         for url, proc in urls.values():
-            _wait_healthy(url, proc, limit_s=90)
+            wait_healthy(url, proc, limit_s=90)
 
         # Server A, in the browser: a paper account and a bot buying every minute, started.
         page = browser_page

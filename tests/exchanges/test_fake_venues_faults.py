@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.venue_clients import BALANCE_PATH, by_client_id, ccxt_client
+from tests.servers import free_port
 
 KEY, SECRET, PASSPHRASE = "fault-venue-key-0123456789", "fault-venue-secret-abcdefgh", "Pass-2"
 
@@ -137,15 +137,9 @@ def test_bybit_fetch_order_by_link_id_alone_finds_nothing_as_ccxt_sends_order_id
         fake.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("venue", [None, "okx", "bybit"])  # None: today's flags, Binance
 def test_the_command_line_starts_one_venue(venue):
-    port = _free_port()
+    port = free_port()
     args = [sys.executable, "-m", "tests.fakes.exchange", "--port", str(port)]
     args += ["--key", KEY, "--secret", SECRET, "--passphrase", PASSPHRASE]
     args += ["--venue", venue] if venue else []

@@ -19,7 +19,8 @@ from core.errors import InvalidInput
 from core.models import AuditLog, NotificationSetting
 from core.notify import channels as notify
 from core.notify import policy
-from core.notify.policy import Policy, check_host, check_url, outbound_guard
+from core.notify.guard import RefusedConnection, outbound_guard
+from core.notify.policy import Policy, check_host, check_url
 from tests.factories import make_user
 from tests.fakes.receiver import json_receiver
 from tests.notify.conftest import ALLOW_LOCAL, PUBLIC_IP, PUBLIC_ONLY, fake_dns, no_dns
@@ -366,7 +367,7 @@ def test_the_guard_refuses_internal_connections_only_inside_and_only_its_own():
     server = _listener()
     port = server.getsockname()[1]
     try:
-        with outbound_guard(), pytest.raises(policy.RefusedConnection):
+        with outbound_guard(), pytest.raises(RefusedConnection):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
         with outbound_guard({ipaddress.ip_address("127.0.0.1")}):
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -384,7 +385,7 @@ def test_the_guard_follows_apprise_into_its_threads_and_spares_other_threads():
         try:
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
             outcome[name] = "connected"
-        except policy.RefusedConnection:
+        except RefusedConnection:
             outcome[name] = "refused"
 
     try:

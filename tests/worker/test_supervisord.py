@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY
+from tests.servers import free_port, healthy
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _config(tmp_path: Path, port: int) -> Path:
@@ -74,16 +67,8 @@ def _wait(predicate, limit_s: float = 60.0) -> bool:
     return False
 
 
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-            return r.read().strip() == b"ok"
-    except OSError:
-        return False
-
-
 def test_both_programs_run_and_come_back_after_kill_9(tmp_path):
-    port = _free_port()
+    port = free_port()
     conf = _config(tmp_path, port)
     # Only the env file configures the programs (a variable in the environment would win).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STEADYBOT_", "STREAMLIT_"))}
@@ -98,12 +83,12 @@ def test_both_programs_run_and_come_back_after_kill_9(tmp_path):
         assert _wait(lambda: all(_pids(conf).get(p) for p in ("web", "worker")))
         # Start-up of the web program (migrate, then Streamlit's imports) on a loaded 2-core box
         # can take tens of seconds; on a timeout the message shows what supervisord saw.
-        assert _wait(lambda: _healthy(port), 120), _diagnosis(conf, tmp_path)
+        assert _wait(lambda: healthy(f"http://127.0.0.1:{port}"), 120), _diagnosis(conf, tmp_path)
         for program in ("worker", "web"):
             old = _pids(conf)[program]
             os.kill(old, signal.SIGKILL)
             assert _wait(lambda p=program, o=old: _pids(conf).get(p) not in (None, o)), program
-        assert _wait(lambda: _healthy(port), 120), _diagnosis(conf, tmp_path)
+        assert _wait(lambda: healthy(f"http://127.0.0.1:{port}"), 120), _diagnosis(conf, tmp_path)
         heartbeat_log = (tmp_path / "data" / "logs" / "worker.log").read_text()
         assert "worker started" in heartbeat_log
     finally:
