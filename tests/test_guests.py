@@ -4,7 +4,7 @@ their data after a day; no visitor becomes admin; only an admin stores a live ke
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -324,3 +324,19 @@ def test_expiry_deletes_everything_on_postgresql_too(pg_url, data_dir):
         assert set(owned_rows(rt, guest.id).values()) == {0}
     finally:
         rt.engine.dispose()
+
+
+def test_the_worker_deletes_expired_guests_every_quarter_hour(demo_rt):
+    from worker.service import build_service
+
+    guest, _ = demo.start_guest(demo_rt, address="203.0.113.5")
+    service = build_service(demo_rt, mode="off")
+    periodic = {t.name: t for t in service.huey._registry.periodic_tasks}
+    task = periodic["steadybot.expire_guests"]
+    assert task.validate_datetime(datetime(2026, 12, 5, 10, 15))
+    assert not task.validate_datetime(datetime(2026, 12, 5, 10, 16))
+    assert service.app.expire_guests() == 0  # not yet
+    with demo_rt.session() as s:
+        s.get(User, guest.id).expires_at = utcnow() - timedelta(seconds=1)
+    assert service.app.expire_guests() == 1
+    assert owned_rows(demo_rt, guest.id)["Bot"] == 0
