@@ -1,12 +1,13 @@
 """Regenerate the README screenshots (docs/screenshots/*.png) from a few hours of trading.
 
-    python docs/screenshots.py [--hours 5]
+    python docs/screenshots.py [--hours 6]
 
 Needs Debian's chromium and the dev requirements. It creates a throw-away data dir, registers
 alice (admin), opens a paper account, backfills three bots (SMA crossover on BTC, RSI on ETH,
 scheduled DCA on SOL) over the last hours of the simulated market with the real engine, then
 starts `streamlit run` on a free port (the embedded worker keeps the bots trading) and shoots
-each page in the browser once Streamlit is idle. Nothing leaves 127.0.0.1.
+each page of the README's table in the browser once Streamlit is idle (Backtest after a run,
+then its parameter sweep; System as the admin). Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from core.exchanges import open_paper_account  # noqa: E402
 from core.platform.config import Settings  # noqa: E402
 from core.platform.runtime import start  # noqa: E402
 from tests.conftest import TEST_COOKIE_KEY, TEST_MASTER_KEY  # noqa: E402
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, _free_port, _wait_healthy, shoot  # noqa: E402
+from tests.e2e.conftest import ARTIFACTS, CHROMIUM, open_page, shoot, wait_idle  # noqa: E402
+from tests.servers import free_port, stop, wait_healthy  # noqa: E402
 
 MIN = 60_000
 PASSWORD = "Correct-Horse-9"
@@ -46,7 +48,8 @@ BOTS = [
         {},
     ),
 ]
-PAGES = ["Overview", "Bots", "Bot detail", "Trades", "Backtest", "Exchange accounts"]
+PAGES = ["Overview", "Bots", "Bot detail", "Trades", "Backtest", "Exchange accounts", "System"]
+HEADINGS = {"Bot detail": BOTS[0][0]}  # the page opens on the first bot
 
 
 def backfill(data_dir: Path, hours: float) -> None:
@@ -90,7 +93,7 @@ def backfill(data_dir: Path, hours: float) -> None:
 
 
 def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STEADYBOT_")}
     env |= {
         "STEADYBOT_DATA_DIR": str(data_dir),
@@ -104,7 +107,7 @@ def serve(data_dir: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url, proc)
+    wait_healthy(url, proc)
     return proc, url
 
 
@@ -122,24 +125,32 @@ def shoot_pages(url: str) -> list[str]:
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("heading", name="Overview").first.wait_for()
+        wait_idle(page)
         for title in PAGES:
-            page.get_by_role("link", name=title, exact=True).click()
-            page.wait_for_timeout(500)
-            if title == "Bot detail":
+            open_page(page, title, HEADINGS.get(title, title))
+            if title in ("Overview", "Bot detail"):
                 page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
             if title == "Backtest":
                 page.get_by_role("button", name="Run backtest").click()
                 page.get_by_text("Total return").first.wait_for()
+                page.get_by_role("button", name="Download trades (CSV)").wait_for()
             name = title.lower().replace(" ", "-")
             shoot(page, name)
             names.append(name)
+            if title == "Backtest":  # the same settings, swept over two parameters
+                page.get_by_role("tab", name="Parameter sweep").click()
+                page.get_by_role("button", name="Run sweep").click()
+                page.get_by_text("backtest(s) run").wait_for(timeout=180_000)
+                page.get_by_text("Colour by").wait_for()
+                shoot(page, "backtest-sweep")
+                names.append("backtest-sweep")
         browser.close()
     return names
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hours", type=float, default=5.0)
+    parser.add_argument("--hours", type=float, default=6.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="steadybot-shots-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -148,8 +159,7 @@ def main() -> None:
         try:
             names = shoot_pages(url)
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            stop(proc)
     for name in names:
         shutil.copy(ARTIFACTS / f"{name}.png", OUT / f"{name}.png")
         print(f"docs/screenshots/{name}.png")

@@ -1,13 +1,22 @@
 """Overview: equity and PnL, open positions (and those no running bot manages, with a close
 button), bot cards, worker status. The figures refresh on their own."""
 
-import pandas as pd
 import streamlit as st
 
 from core import views
 from ui import boot
 from ui.bot_actions import act, heading, settings_line, show_toast, status_line
-from ui.format import amount, money, pnl_markdown, price, when
+from ui.format import (
+    POSITION_COLUMNS,
+    Column,
+    amount,
+    money,
+    pnl_markdown,
+    price,
+    table,
+    when,
+    zone_name,
+)
 from ui.session import checked_fragment, current_user
 
 REFRESH_S = 10
@@ -103,10 +112,10 @@ def dashboard() -> None:
         stats = views.bot_stats(session, owner=user)
         summary = views.summarise(stats)
         cards = views.bot_cards(session, owner=user, stats=stats)
-        positions = views.open_positions(session, owner=user)
+        positions = views.with_decimals(session, views.open_positions(session, owner=user))
         orphans = views.unmanaged_positions(session, owner=user)
         equity = views.paper_equity(session, owner=user)
-        curve = views.pnl_curve(session, owner=user)
+        curves = views.pnl_curves(session, owner=user)  # realised, and with open positions
         worker = views.worker_status(session)
 
     worker_warning(worker)
@@ -142,34 +151,16 @@ def dashboard() -> None:
         )
         return
 
-    if curve:
-        series = pd.Series(
-            [v for _, v in curve], index=pd.to_datetime([t for t, _ in curve], unit="ms")
-        )
+    if curves:
         st.plotly_chart(
-            views.equity_curve({"realised PnL": series}, title="Equity curve: realised PnL"),
+            views.pnl_chart(curves, title="PnL of all your bots", zone=zone_name()),
             width="stretch",
             key="overview_curve",
         )
 
     st.subheader("Open positions")
     if positions:
-        st.dataframe(
-            [
-                {
-                    "bot": p["bot"],
-                    "symbol": p["symbol"],
-                    "amount": p["amount"],
-                    "entry": p["entry_price"],
-                    "last": p["last_price"],
-                    "unrealised PnL": p["unrealised_pnl"],
-                    "since": when(p["entry_ts"]),
-                }
-                for p in positions
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        table(positions, (Column("bot"), Column("symbol"), *POSITION_COLUMNS))
     else:
         st.caption("No open positions.")
 

@@ -158,11 +158,13 @@ def _defaults(spec) -> tuple[float, float, float]:
 
 def _axis(strategy, names: list[str], column, key: str, *, second: bool) -> SweepAxis | None:
     options = [NONE, *names] if second else names
+    titles = {p.name: p.label for p in strategy.params}
     name = column.selectbox(
         "Second parameter" if second else "Parameter",
         options,
         index=2 if second and len(names) > 1 else 0,
         key=f"{key}name",
+        format_func=lambda n: titles.get(n, n),  # "Fast average", not "fast"
     )
     if name == NONE:
         return None

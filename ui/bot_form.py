@@ -4,8 +4,9 @@ Not an `st.form`: every choice reruns the page, so the form shows the chosen mar
 price, a grid range that does not contain it, and an order size above what a live account
 holds while the trader fills it in. After the first submit every problem core finds
 (`core.bots.spec_problems`) is shown at once under its field, and kept up to date as fields
-change. Number fields carry no bounds of their own: an out-of-range value is submitted and
-refused with a message, never silently held back by the widget."""
+change; so is a grid whose range does not contain the current price, until the trader ticks
+that they mean it. Number fields carry no bounds of their own: an out-of-range value is
+submitted and refused with a message, never silently held back by the widget."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from core.strategy import grid_price_note, list_strategies
 
 PRICE_TTL_S = 30  # the current price shown on the form, re-asked after this
 BALANCE_TTL_S = 60  # a live account's balance, re-asked after this
+OUTSIDE_OK = "Trade this range anyway"  # a grid whose range does not contain the price
 RISK_DEFAULTS = {
     "take_profit_pct": None,
     "stop_loss_pct": None,
@@ -286,8 +288,8 @@ def bot_form(
     market = markets.get(symbol)
     quote = market.quote if market is not None else ""
     price = _price(rt, account.exchange_id, symbol) if symbol else None
+    decimals = step_decimals(market.price_step) if market is not None else 8
     if price is not None:
-        decimals = step_decimals(market.price_step) if market is not None else 8
         st.caption(f"Current price of {symbol}: **{price:,.{decimals}f} {quote}**")
     elif symbol:
         st.caption(f"Current price of {symbol}: not known right now.")
@@ -298,10 +300,16 @@ def bot_form(
     start = start | _grid_start(strategy, key, symbol, price, same)
     params = param_inputs(strategy, key, start, bounded=False, slots=slots)
     _slot(slots, "params")
-    if strategy.mode == "grid":
-        note = _grid_note(params, price)
-        if note:
-            st.warning(note)
+    shown_price = None if price is None else round(price, decimals)  # as the caption shows it
+    note = _grid_note(params, shown_price) if strategy.mode == "grid" else None
+    outside_ok = False
+    if note:
+        st.warning(note)
+        outside_ok = st.checkbox(
+            OUTSIDE_OK,
+            key=f"{key}grid_outside",
+            help="Without it, a grid whose range does not contain the current price is not saved.",
+        )
 
     st.markdown("**Order size**")
     cols = st.columns(2)
@@ -346,6 +354,15 @@ def bot_form(
     if not st.session_state.get(tried):
         return None
     problems = _problems(rt, user, spec, markets_of, bot_id)
+    if note and not outside_ok:
+        shown = f"{price:,.{decimals}f} {quote}".strip()
+        problems.append(
+            (
+                "params.upper",
+                f"The current price ({shown}) is outside this range. Set Lower and Upper price "
+                f"around it, or tick “{OUTSIDE_OK}” below.",
+            )
+        )
     if not problems:
         return spec if submitted else None
     _show(problems, slots)

@@ -16,7 +16,6 @@ from core.views.dashboard import (
     first_steps,
     open_positions,
     paper_equity,
-    pnl_curve,
     summarise,
     unmanaged_positions,
 )
@@ -65,7 +64,6 @@ __all__ = [
     "orders_of",
     "paper_equity",
     "pnl_chart",
-    "pnl_curve",
     "pnl_curves",
     "queue_backend",
     "set_times_in_utc",

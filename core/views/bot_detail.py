@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from core import bots
 from core.candles import closed_candles
+from core.errors import InvalidInput
 from core.exchanges import market_feed, timeframe_ms
 from core.models import Bot, BotOrder, ExchangeAccount, Trade, User, utcnow
 from core.platform.runtime import Runtime
@@ -116,4 +117,9 @@ def awaiting_orders(rt: Runtime, *, owner: User, bot_id: int) -> list[str]:
 
 
 def bot_label(bot: Bot) -> str:
-    return f"{bot.name} · {bot.symbol} {bot.timeframe} · {bot.strategy}"
+    """'Swing · BTC/USDT 1h · RSI mean reversion': the strategy by its title."""
+    try:
+        strategy = get_strategy(bot.strategy).title
+    except InvalidInput:  # a strategy no longer offered
+        strategy = bot.strategy
+    return f"{bot.name} · {bot.symbol} {bot.timeframe} · {strategy}"

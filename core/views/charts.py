@@ -24,8 +24,9 @@ UP, DOWN = "#22c55e", "#ef4444"
 ENTRY, EXIT = "#38bdf8", "#f59e0b"
 LAYOUT = {
     "template": DARK,
-    "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
-    "legend": {"orientation": "h", "y": 1.02, "x": 0},
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    # Above the plot, to the right of the title: never over the first points of a line.
+    "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.01, "yanchor": "bottom"},
     "hovermode": "x unified",
     # Keeps zoom and legend choices across live refreshes of the same chart.
     "uirevision": "keep",

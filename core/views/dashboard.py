@@ -144,6 +144,7 @@ def open_positions(session: Session, *, owner: User, bot_id: int | None = None) 
             {
                 "bot_id": trade.bot_id,
                 "bot": bot_name,
+                "exchange": exchange,
                 "symbol": trade.symbol,
                 "amount": trade.amount,
                 "entry_price": trade.entry_price,
@@ -262,37 +263,3 @@ def unmanaged_positions(session: Session, *, owner: User) -> list[dict]:
             }
         )
     return out
-
-
-def coarsen(points: list[tuple[int, float]], *, max_points: int = CURVE_POINTS) -> list:
-    """Hourly (bucket, sum) points merged into 4-hour, daily or weekly buckets, whichever is
-    the finest giving at most `max_points`."""
-    if len(points) <= max_points:
-        return points
-    span = points[-1][0] - points[0][0]
-    bucket = next(
-        (b for b in (4 * HOUR_MS, 24 * HOUR_MS) if span // b < max_points), 7 * 24 * HOUR_MS
-    )
-    merged: dict[int, float] = {}
-    for ts, value in points:
-        key = ts // bucket * bucket
-        merged[key] = merged.get(key, 0.0) + value
-    return list(merged.items())
-
-
-def pnl_curve(
-    session: Session, *, owner: User, bot_id: int | None = None
-) -> list[tuple[int, float]]:
-    """Cumulative realised PnL over time: hourly sums from SQL, merged into coarser buckets
-    when there are more than a few hundred (a long history stays a light chart)."""
-    where = [Trade.status == "closed", col(Trade.bot_id).in_(_owned_bot_ids(owner))]
-    if bot_id is not None:
-        where.append(Trade.bot_id == bot_id)
-    bucket = (col(Trade.exit_ts) // HOUR_MS) * HOUR_MS
-    query = select(bucket.label("b"), func.sum(Trade.pnl)).where(*where).group_by("b").order_by("b")
-    hourly = [(int(ts), float(pnl or 0.0)) for ts, pnl in session.exec(query).all()]
-    total, curve = 0.0, []
-    for ts, pnl in coarsen(hourly):
-        total += pnl
-        curve.append((ts, total))
-    return curve

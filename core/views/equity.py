@@ -104,7 +104,7 @@ def pnl_curves(
     limits = [t - step for t in points[:-1]] + [None]
     owned = select(Bot.id).where(*where[:1])
     bucket = ((col(Trade.exit_ts) // step) * step).label("b")
-    realised = session.exec(  # from the covering index, as dashboard.pnl_curve
+    realised = session.exec(  # from the covering index (ix_trade_pnl_cover)
         select(bucket, func.sum(Trade.pnl))
         .where(closed, col(Trade.bot_id).in_(owned), *where[1:])
         .group_by("b")

@@ -132,6 +132,8 @@ def test_csv_upload_runs_and_a_bad_csv_is_named(world):
 
 def test_sweep_produces_a_sorted_table_heatmap_and_row_backtest(world):
     at = page("backtest.py", world["carol"].id)
+    picker = at.selectbox(key="sw_a_name")
+    assert picker.options == ["Fast average", "Slow average"] and picker.value == "fast"
     at.number_input(key="sw_a_start:fast").set_value(4)
     at.number_input(key="sw_a_stop:fast").set_value(12)
     at.number_input(key="sw_a_step:fast").set_value(4)

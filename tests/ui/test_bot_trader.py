@@ -1,5 +1,6 @@
 """Issue 17 on the Bots, Bot detail and Overview pages: Stop asks close or keep, positions no
-running bot manages are listed with a close button, the grid form shows the price and warns,
+running bot manages are listed with a close button, the grid form shows the price and refuses a
+range beside it unless the trader means it,
 every problem is shown at once next to its field with nothing saved, the form resets after a
 create and on a strategy switch, cards show a bot's settings, a live order size above the
 balance is warned about, and every action refreshes what it changed with a toast."""
@@ -168,18 +169,31 @@ def _choose(at, strategy: str):
     return at.selectbox(key="new_strategy").set_value(get_strategy(strategy)).run()
 
 
-def test_grid_form_shows_the_price_hides_what_grid_ignores_and_warns_outside_the_range(world):
+def test_grid_form_shows_the_price_hides_what_grid_ignores_and_refuses_a_range_beside_it(world):
     at = _choose(page("bots.py", world["bob"].id), "grid")
     assert any(c.value.startswith("Current price of BTC/USDT: **") for c in at.caption)
     inputs = [n.label for n in at.number_input]
     assert "Max open positions" not in inputs and "Take-profit % (0 = off)" not in inputs
     lower, upper = at.number_input(key="new_lower").value, at.number_input(key="new_upper").value
     assert lower < 60_000 * 1.5 and upper > 60_000 * 0.5  # a range around the sim's price
-    assert not at.warning  # the default range contains the price
+    assert not at.warning and not at.checkbox  # the default range contains the price
+    at.text_input(key="new_name").input("dip grid")
     at.number_input(key="new_lower").set_value(100.0)
     at = at.number_input(key="new_upper").set_value(200.0).run()
     assert any("is above the grid (100–200)" in w.value for w in at.warning)
-    at = _choose(at, "dca")
+    at = _button(at, "Create bot").click().run()  # refused, the reason under the range
+    order = _flat(at)
+    i = next(i for i, el in enumerate(order) if getattr(el, "key", None) == "new_upper")
+    assert order[i + 1].type == "error" and "is outside this range" in order[i + 1].value
+    assert "Trade this range anyway" in order[i + 1].value
+    assert any("fix the 1 problem" in e for e in messages(at)["error"])
+    assert _bot_count(world["rt"]) == 1
+    at = at.checkbox(key="new_grid_outside").check().run()  # meant: the problem goes
+    assert not messages(at)["error"]
+    at = _button(at, "Create bot").click().run()
+    assert any("'dip grid' created" in t for t in _toasts(at))
+    assert _bot_count(world["rt"]) == 2
+    at = _choose(page("bots.py", world["bob"].id), "dca")
     inputs = [n.label for n in at.number_input]
     assert "Max open positions" not in inputs and "Take-profit % (0 = off)" in inputs
     assert "Max open positions" in [n.label for n in _choose(at, "sma_cross").number_input]

@@ -14,7 +14,7 @@ import pytest
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
-from core.models import BotOrder, Trade
+from core.models import BotOrder, Candle, Trade
 from tests.factories import two_users_and_a_bot
 from tests.ui.helpers import PAGE_APP, app_runtime, button, messages, page, signed_in_as
 from ui.format import GAIN, LOSS
@@ -151,6 +151,32 @@ def test_bot_detail_draws_rsi_under_the_candles_and_pnl_with_open_positions(worl
     (order,) = shown(orders)
     assert order["Average price"] == "57,435.61" and order["Purpose"] == "take profit"
     assert order["Error"] == "—"
+
+
+def test_overview_draws_pnl_with_open_positions_ending_where_the_tiles_are(world):
+    """Overview's curve is `pnl_curves` too: its last point counts the open lot at the last
+    cached price (here 60,000), as the Unrealised tile does; its positions table speaks words
+    at the market's precision."""
+    minute = NOW_MS - NOW_MS % 60_000 - 60_000
+    with app_runtime().session() as s:
+        last = 60_000.0
+        s.add(Candle(exchange="sim", symbol="BTC/USDT", timeframe="1m", ts=minute,
+                     open=last, high=last, low=last, close=last, volume=1))  # fmt: skip
+    at = page("overview.py", world["bob"].id)
+    assert not at.exception and not messages(at)["error"]
+    (pnl,) = (pio.from_json(c.proto.spec) for c in at.get("plotly_chart"))
+    assert [t.name for t in pnl.data] == ["Realised", "Realised + open positions"]
+    realised, total = (values(t.y) for t in pnl.data)
+    unrealised = (60_000.0 - 57435.6) * 0.002 - 0.1  # the open lot, its entry fee included
+    assert realised[0] == total[0] == 0.0
+    assert realised[-1] == pytest.approx(0.7)  # -0.3 + 1.0
+    assert total[-1] == pytest.approx(0.7 + unrealised)
+    assert any(m.label == "Unrealised" and m.value == f"+{unrealised:.2f} USDT" for m in at.metric)
+    (lot,) = shown(at.dataframe[0])  # the open positions, in words at the market's precision
+    assert lot["Bot"] == world["bot"].name and lot["Market"] == "BTC/USDT"
+    assert (lot["Entry price"], lot["Last price"]) == ("57,435.60", "60,000.00")
+    assert lot["Amount"] == "0.00200" and lot["Unrealised PnL"] == f"+{unrealised:.2f} USDT"
+    assert "Since (UTC)" in lot
 
 
 def test_the_exchange_pickers_use_names_live_capable_first(world):

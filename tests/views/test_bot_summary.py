@@ -27,6 +27,13 @@ PAPER = ExchangeAccount(id=1, owner_id=1, label="Main", exchange_id="sim", kind=
 LIVE = ExchangeAccount(id=1, owner_id=1, label="Binance", exchange_id="binance", kind="live")
 
 
+def test_the_bot_picker_label_names_the_strategy_by_its_title():
+    assert views.bot_label(_bot(name="Swing", strategy="rsi")) == (
+        "Swing · ETH/USDT 1m · RSI mean reversion"
+    )
+    assert views.bot_label(_bot(strategy="retired")).endswith(" · retired")
+
+
 def test_describe_says_account_mode_size_and_only_the_limits_set():
     facts = views.describe(
         _bot(

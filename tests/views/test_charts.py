@@ -141,3 +141,11 @@ def test_a_one_point_pnl_curve_is_a_marker_with_a_readable_time_axis():
     )
     two = charts.pnl_chart({"Realised": [(1_700_000_000_000, 0.0), (1_700_003_600_000, 2.0)]})
     assert two.data[0].mode == "lines"
+
+
+def test_the_legend_sits_above_the_plot_never_over_the_first_points():
+    """A curve starts at 0 at the top left, where a legend inside the plot would hide it."""
+    fig = charts.pnl_chart({"Realised": [(1_700_000_000_000, 0.0), (1_700_003_600_000, -2.0)]})
+    legend = fig.layout.legend
+    assert legend.yanchor == "bottom" and legend.y >= 1  # its lower edge on the plot's top
+    assert (legend.x, legend.xanchor) == (1, "right")  # clear of the title on the left

@@ -8,6 +8,7 @@ import pytest
 
 from core.models import Bot, Candle, ExchangeAccount, Trade
 from core.views import dashboard as reports
+from core.views import equity
 from core.views import trades as trade_views
 from tests.factories import make_user
 
@@ -141,8 +142,10 @@ def test_bot_cards_aggregate_per_bot(rt, world):
 
 def test_pnl_curve_is_cumulative(rt, world):
     with rt.read() as s:
-        curve = reports.pnl_curve(s, owner=world["alice"])
-    assert [round(v, 6) for _, v in curve] == [7.0, 3.0, 13.0]
+        curve = equity.pnl_curves(s, owner=world["alice"])[equity.REALISED]
+    steps = [round(v, 6) for _, v in curve]
+    steps = [v for i, v in enumerate(steps) if i == 0 or v != steps[i - 1]]
+    assert steps == [0.0, 7.0, 3.0, 13.0]  # from zero, each closed trade added once
     assert [t for t, _ in curve] == sorted(t for t, _ in curve)
 
 

@@ -9,6 +9,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from core.exchanges import exchange_name, feed_choices, live_exchange_ids
 from core.models import Bot, BotOrder, Candle, ExchangeAccount, Trade, User
@@ -85,7 +86,8 @@ def test_the_pnl_curve_includes_open_positions_and_ends_where_the_tiles_are(worl
     with rt.read() as s:
         curves = equity.pnl_curves(s, owner=alice, now=NOW)
         positions = dashboard.open_positions(s, owner=alice)
-        realised = dashboard.pnl_curve(s, owner=alice)[-1][1]
+        closed = select(Trade).join(Bot).where(Trade.status == "closed", Bot.owner_id == alice.id)
+        realised = sum(t.pnl for t in s.exec(closed))
     real, total = dict(curves[equity.REALISED]), dict(curves[equity.TOTAL])
     assert list(real)[0] == T0 and real[T0] == total[T0] == 0.0  # starts at zero
     assert list(real)[-1] == NOW_MS  # ends now
