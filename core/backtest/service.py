@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from core.backtest.walk import DEFAULT_MARKET, BacktestResult, run_backtest
-from core.bots import clean_risk
+from core.bots import SHARED_SETTINGS, clean_risk
 from core.candles import download_candles, load_candles_csv, read_cached
 from core.errors import ExchangeTemporaryError, InvalidInput
 from core.exchanges import (
@@ -315,21 +315,7 @@ def bot_prefill(settings: BacktestSettings) -> dict:
     account, which the person picks; `exchange` says which accounts fit)."""
     title = get_strategy(settings.strategy).title
     spec = asdict(settings)
-    keep = (
-        "symbol",
-        "timeframe",
-        "strategy",
-        "params",
-        "order_size_type",
-        "order_size",
-        "take_profit_pct",
-        "stop_loss_pct",
-        "trailing_stop_pct",
-        "max_open_positions",
-        "max_drawdown_pct",
-        "cooldown_minutes",
-    )
-    prefill = {k: spec[k] for k in keep}
+    prefill = {k: spec[k] for k in SHARED_SETTINGS}
     prefill["params"] = dict(settings.params)
     prefill["exchange"] = settings.exchange if settings.source != "csv" else None
     prefill["name"] = f"{title} {settings.symbol} {settings.timeframe}"[:64]

@@ -23,6 +23,7 @@ from core.bots.lifecycle import (
     update_bot,
 )
 from core.bots.spec import (
+    SHARED_SETTINGS,
     BotSpec,
     MarketLookup,
     clean_risk,
@@ -35,6 +36,7 @@ __all__ = [
     "ACCOUNT_DELETED_REASON",
     "EDITABLE_WHEN",
     "KEY_REENTRY_REASON",
+    "SHARED_SETTINGS",
     "BotSpec",
     "MarketLookup",
     "add_event",

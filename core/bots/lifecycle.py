@@ -18,6 +18,7 @@ The checks of a bot's settings are `core.bots.spec`.
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -57,22 +58,9 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def _apply(bot: Bot, spec: BotSpec) -> None:
-    for field in (
-        "name",
-        "account_id",
-        "symbol",
-        "timeframe",
-        "strategy",
-        "order_size_type",
-        "order_size",
-        "take_profit_pct",
-        "stop_loss_pct",
-        "trailing_stop_pct",
-        "max_open_positions",
-        "max_drawdown_pct",
-        "cooldown_minutes",
-    ):
-        setattr(bot, field, getattr(spec, field))
+    for field in fields(BotSpec):  # every setting but the parameters, stored as JSON
+        if field.name != "params":
+            setattr(bot, field.name, getattr(spec, field.name))
     bot.params = json.dumps(spec.params, sort_keys=True)
     bot.updated_at = utcnow()
 

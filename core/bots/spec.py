@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlmodel import Session, select
 
@@ -49,6 +49,9 @@ class BotSpec:
     max_drawdown_pct: float | None = None
     cooldown_minutes: int = 0
 
+
+# The settings a bot and a backtest share (all of BotSpec but the bot's name and account).
+SHARED_SETTINGS = tuple(f.name for f in fields(BotSpec) if f.name not in ("name", "account_id"))
 
 RISK_LABELS = {
     "take_profit_pct": "Take-profit %",
