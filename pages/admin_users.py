@@ -6,12 +6,30 @@ import streamlit as st
 from core import users
 from core.errors import AppError
 from ui import boot
+from ui.format import Column, table
 from ui.session import require_admin
 
 rt = boot.runtime()
 admin = require_admin(rt)
 rules = users.Registration.from_settings(rt.settings)
 policy = users.ThrottlePolicy.from_settings(rt.settings)
+
+USER_COLUMNS = (
+    Column("id", "id", "Id"),
+    Column("username"),
+    Column("name"),
+    Column("email"),
+    Column("role", "words"),
+    Column("active"),
+    Column("throttled", "text", "Sign-in throttled"),
+    Column("last_login", "time", "Last sign-in"),
+)
+ADDRESS_COLUMNS = (
+    Column("address"),
+    Column("failures", "count", "Failed sign-ins"),
+    Column("last", "time", "Last failure"),
+    Column("blocked_until", "time", "Blocked until"),
+)
 
 st.title("Users")
 
@@ -59,13 +77,13 @@ rows = [
         "name": u.name,
         "email": u.email,
         "role": u.role,
-        "active": u.is_active,
-        "sign-in throttled": u.username in slowed_names,
-        "last sign-in": u.last_login_at,
+        "active": "yes" if u.is_active else "no",
+        "throttled": "yes" if u.username in slowed_names else "no",
+        "last_login": u.last_login_at,
     }
     for u in people
 ]
-st.dataframe(rows, hide_index=True, width="stretch")
+table(rows, USER_COLUMNS)
 
 st.subheader("Manage a user")
 choice = st.selectbox("User", people, format_func=lambda u: f"{u.username} ({u.role})")
@@ -124,18 +142,17 @@ if rules.mode != "closed":
 blocked = [r for r in slowed if r.key.startswith("a:")]
 if blocked:
     st.subheader("Throttled addresses")
-    st.dataframe(
+    table(
         [
             {
                 "address": r.address,
-                "failed sign-ins": r.failures,
+                "failures": r.failures,
                 "last": r.last_at,
-                "blocked until": r.blocked_until,
+                "blocked_until": r.blocked_until,
             }
             for r in blocked
         ],
-        hide_index=True,
-        width="stretch",
+        ADDRESS_COLUMNS,
     )
     address = st.selectbox("Address", [r.address for r in blocked])
     if st.button("Unblock this address"):

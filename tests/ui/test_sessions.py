@@ -205,8 +205,10 @@ def test_admin_unlocks_a_user_and_unblocks_an_address():
         users.sign_in(rt, username="bob", password="x", address=f"10.9.{i}.1", now=t)
     at = page("admin_users.py", _user("alice").id)
     table = at.dataframe[0].value
-    assert bool(table.loc[table["username"] == "bob", "sign-in throttled"].iloc[0])
-    assert "203.0.113.9" in list(at.dataframe[1].value["address"])
+    assert table.loc[table["Username"] == "bob", "Sign-in throttled"].iloc[0] == "yes"
+    assert table.loc[table["Username"] == "alice", "Sign-in throttled"].iloc[0] == "no"
+    assert "None" not in table.to_csv()  # never signed in: a dash
+    assert "203.0.113.9" in list(at.dataframe[1].value["Address"])
     box = next(s for s in at.selectbox if s.label == "User")
     box.set_value(next(u for u in box.options if u.startswith("bob"))).run()
     at = _click(at, "Unlock")
