@@ -121,21 +121,26 @@ if user.is_guest:
     )
 else:
     password_section()
-st.subheader("Sessions")
-with rt.read() as session:
-    live = users.live_sessions(session, user_id=user.id)
-st.caption(
-    f"You are signed in in {live} browser(s) (each sign-in lasts up to "
-    f"{rt.settings.cookie_expiry_days:g} days). Lost a device, or signed in somewhere public? "
-    "End them all, this one included."
-)
-if st.button("Sign out everywhere"):
-    with rt.session() as session:
-        users.sign_out_everywhere(session, user=users.get_user(session, user_id=user.id))
-    auth.end_browser_session(rt, ("success", "You are signed out everywhere."))
-    st.rerun()
 
-if not user.is_guest:
+
+def sessions_section() -> None:
+    st.subheader("Sessions")
+    with rt.read() as session:
+        live = users.live_sessions(session, user_id=user.id)
+    st.caption(
+        f"You are signed in in {live} browser(s) (each sign-in lasts up to "
+        f"{rt.settings.cookie_expiry_days:g} days). Lost a device, or signed in somewhere public? "
+        "End them all, this one included."
+    )
+    if st.button("Sign out everywhere"):
+        with rt.session() as session:
+            users.sign_out_everywhere(session, user=users.get_user(session, user_id=user.id))
+        auth.end_browser_session(rt, ("success", "You are signed out everywhere."))
+        st.rerun()
+
+
+if not user.is_guest:  # a guest has one session: Log out deletes it
+    sessions_section()
     notification_section()
 
 time_zone_setting(rt, user)  # "Show times in UTC"

@@ -33,7 +33,7 @@ def load(settings: backtest.BacktestSettings) -> backtest.LoadedCandles:
         share = done / total if total else 1.0
         bar.progress(share, text=f"Downloading candles: {done:,} of {total:,}")
 
-    loaded = backtest.load_candles(rt, settings, csv=csv, progress=progress)
+    loaded = backtest.load_candles(rt, settings, csv=csv, progress=progress, owner=user)
     bar.empty()
     if loaded.downloaded:
         st.toast(f"{loaded.downloaded:,} new candles downloaded into the cache.")

@@ -195,7 +195,8 @@ def add_paper_form() -> None:
     with st.form("add_paper"):
         label = st.text_input("Label", max_chars=64, key="paper_label")
         feed = st.selectbox(
-            "Prices", exchanges.feed_choices(), key="paper_feed",
+            "Prices", [exchanges.SIM] if user.is_guest else exchanges.feed_choices(),
+            key="paper_feed",
             format_func=exchanges.exchange_name,
             help="Simulated market: offline prices. An exchange: its live public prices (no "
             "key needed); the ones offered for live trading come first.",

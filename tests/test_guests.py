@@ -4,7 +4,7 @@ their data after a day; no visitor becomes admin; only an admin stores a live ke
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -236,7 +236,7 @@ def test_one_address_makes_a_few_guests_an_hour(demo_rt):
     with demo_rt.session() as s:
         for _ in range(limits.GUESTS_PER_ADDRESS_HOUR):
             guest = users.create_guest(s, address="203.0.113.5")
-            users.start_session(s, user=guest, key=KEY, days=1, address="203.0.113.5")
+            users.delete_with_data(s, user=guest)  # logged out at once: still counted
     with demo_rt.session() as s, pytest.raises(Forbidden, match="Too many guest traders"):
         users.create_guest(s, address="203.0.113.5")
     with demo_rt.session() as s:  # another address, or one the server cannot see: not counted
@@ -340,3 +340,29 @@ def test_the_worker_deletes_expired_guests_every_quarter_hour(demo_rt):
         s.get(User, guest.id).expires_at = utcnow() - timedelta(seconds=1)
     assert service.app.expire_guests() == 1
     assert owned_rows(demo_rt, guest.id)["Bot"] == 0
+
+
+def test_a_guest_trades_and_backtests_on_the_simulated_market_only(demo_rt):
+    from core.backtest import BacktestSettings, check_settings, load_candles
+    from core.backtest.service import GUEST_NO_DOWNLOAD
+
+    guest, _ = demo.start_guest(demo_rt, address="203.0.113.5")
+    with demo_rt.session() as s, pytest.raises(Forbidden, match="simulated market"):
+        accounts.add_paper_account(
+            s, owner=guest, label="binance prices", feed="binance", balances={"USDT": 5}
+        )
+    cached = BacktestSettings(
+        strategy="sma_cross", source="cache", exchange="binance", symbol="BTC/USDT"
+    )
+    with pytest.raises(Forbidden) as refused:
+        load_candles(demo_rt, cached, owner=guest, feed=NoNetwork())
+    assert refused.value.message == GUEST_NO_DOWNLOAD
+    sim = check_settings(
+        BacktestSettings(
+            strategy="sma_cross", symbol="BTC/USDT", timeframe="1h",
+            start=date(2026, 10, 1), end=date(2026, 10, 31),
+        )
+    )  # fmt: skip
+    assert len(load_candles(demo_rt, sim, owner=guest).candles) > 0
+    with demo_rt.read() as s:
+        assert [a.exchange_id for a in accounts.list_accounts(s, owner=guest)] == ["sim"]

@@ -138,12 +138,12 @@ def end_browser_session(rt: Runtime, notice: tuple[str, str]) -> None:
 def log_out(rt: Runtime) -> None:
     """End this session server-side (a copied cookie stops working too) and here."""
     token = st.session_state.get(sess.TOKEN_KEY)
-    with rt.session() as session:
+    with rt.session() as session:  # whose session this token still is (None: already over)
+        owner = users.session_user(session, token=token, key=sess.cookie_key(rt))
         users.end_session(session, token=token, key=sess.cookie_key(rt))
-    user_id = st.session_state.get(sess.USER_KEY)
-    log.info("user id %s signed out", user_id)
-    if user_id is not None:
-        end_guest(rt, user_id=user_id)  # a guest cannot come back: it goes now
+    log.info("user id %s signed out", owner.id if owner else None)
+    if owner is not None and owner.is_guest:
+        end_guest(rt, user_id=owner.id)  # a guest cannot come back: it goes now
     end_browser_session(rt, ("success", "You are signed out."))
 
 

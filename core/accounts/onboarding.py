@@ -147,10 +147,12 @@ def add_paper_account(
     session: Session, *, owner: User, label: str, feed: str = "sim", balances: dict[str, float]
 ) -> AccountInfo:
     """A paper account on the sim feed or a live exchange's public prices; needs no key."""
-    from core.exchanges import open_paper_account
+    from core.exchanges import SIM, open_paper_account
 
     label = clean_text(label, "Label", max_len=64)
     refuse_taken_label(session, owner=owner, label=label)
+    if owner.is_guest and feed != SIM:  # nothing of a visitor's polls the exchanges
+        raise Forbidden("A guest trader of the demo trades on the simulated market.")
     if owner.is_guest:
         query = select(func.count()).select_from(ExchangeAccount)
         if session.exec(query.where(ExchangeAccount.owner_id == owner.id)).one() >= (

@@ -25,7 +25,7 @@ import pandas as pd
 from core.backtest.walk import DEFAULT_MARKET, BacktestResult, run_backtest
 from core.bots import SHARED_SETTINGS, clean_risk
 from core.candles import download_candles, load_candles_csv, read_cached
-from core.errors import ExchangeTemporaryError, InvalidInput
+from core.errors import ExchangeTemporaryError, Forbidden, InvalidInput
 from core.exchanges import (
     SIM,
     SIM_SYMBOLS,
@@ -41,6 +41,10 @@ from core.platform.db import read_session
 from core.strategy import Risk, get_strategy
 
 SOURCES = ("sim", "cache", "csv")
+GUEST_NO_DOWNLOAD = (
+    "A guest trader of the demo backtests on the simulated market or on a CSV file of its own; "
+    "exchange history is for accounts."
+)
 MAX_CANDLES = 200_000
 MAX_FEE_PCT = 5.0
 MAX_SLIPPAGE_BPS = 1_000.0
@@ -201,11 +205,17 @@ def load_candles(
     progress: Progress | None = None,
     now_ms: int | None = None,
     feed: Exchange | None = None,
+    owner=None,
 ) -> LoadedCandles:
     """Candles of the checked `settings` from their source (see the module docstring).
 
-    `feed` replaces the exchange of the cache source (tests); `now_ms` is the clock.
+    `feed` replaces the exchange of the cache source (tests); `now_ms` is the clock. A guest
+    trader of the public demo (`owner`) backtests on the simulated market or its own CSV: an
+    exchange's history is downloaded for accounts only (anonymous visitors would fill the
+    shared cache and spend the server's standing with the exchanges).
     """
+    if getattr(owner, "is_guest", False) and settings.source == "cache":
+        raise Forbidden(GUEST_NO_DOWNLOAD)
     now_ms = _now() if now_ms is None else now_ms
     if settings.source == "csv":
         return _from_csv(settings, csv, now_ms)

@@ -17,7 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core.errors import Forbidden
-from core.models import User, UserSession, utcnow
+from core.models import AuditLog, User, utcnow
 from core.platform import audit
 from core.platform.limits import GUEST_HOURS, GUESTS_MAX, GUESTS_PER_ADDRESS_HOUR
 from core.platform.security import hash_password
@@ -25,6 +25,7 @@ from core.users.store import delete_with_data
 from core.users.throttle import LOCAL
 
 log = logging.getLogger(__name__)
+GUEST_ACTION = "user.guest"  # the audit entry of a new guest, with the client address
 FULL = "The demo is full right now. Please come back in a little while."
 TOO_MANY = "Too many guest traders from your address in the last hour. Please try again later."
 
@@ -38,20 +39,21 @@ def create_guest(
 ) -> User:
     """A new guest trader that expires `hours` from now. Refused (Forbidden, nothing written)
     when GUESTS_MAX guests are alive, or when GUESTS_PER_ADDRESS_HOUR guests were made from
-    this client address within the hour (an address the server cannot see is not counted)."""
+    this client address within the hour (an address the server cannot see is not counted;
+    a guest deleted since still counts)."""
     now = now or utcnow()
     alive = select(func.count()).select_from(User).where(col(User.expires_at) > now)
     if _count(session, alive) >= GUESTS_MAX:
         raise Forbidden(FULL)
-    if address and address != LOCAL:
+    counted = bool(address) and address != LOCAL
+    if counted:  # from the audit log, which deleting a guest (log out, expiry) leaves alone
         recent = (
             select(func.count())
-            .select_from(UserSession)
-            .join(User, col(User.id) == col(UserSession.user_id))
+            .select_from(AuditLog)
             .where(
-                col(User.expires_at).is_not(None),
-                UserSession.address == address[:64],
-                col(UserSession.created_at) > now - timedelta(hours=1),
+                AuditLog.action == GUEST_ACTION,
+                AuditLog.target == address[:64],
+                col(AuditLog.ts) > now - timedelta(hours=1),
             )
         )
         if _count(session, recent) >= GUESTS_PER_ADDRESS_HOUR:
@@ -70,7 +72,14 @@ def create_guest(
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor=user, action="user.guest", detail=f"expires {user.expires_at}")
+    entry = audit.record(
+        session,
+        actor=user,
+        action=GUEST_ACTION,
+        target=address[:64] if counted else "",
+        detail=f"expires {user.expires_at}",
+    )
+    entry.ts = now
     return user
 
 

@@ -11,6 +11,7 @@ from core.platform.config import load_settings
 from core.platform.runtime import start
 from tests.factories import make_user
 from tests.ui.helpers import button, gate_app, messages, page
+from ui.session import TOKEN_KEY, USER_KEY
 
 TRY = "Try it without an account"
 
@@ -72,7 +73,7 @@ def test_a_guest_has_no_password_or_notification_settings(demo_rt):
     assert "guest trader of the public demo" in shown(at)
     assert "Change password" not in [b.label for b in at.button]
     assert not [t for t in at.text_area if "Notification URLs" in t.label]
-    assert "Sign out everywhere" in [b.label for b in at.button]
+    assert "Sign out everywhere" not in [b.label for b in at.button]  # Log out deletes it
 
 
 def test_the_users_page_counts_guests_instead_of_listing_them(demo_rt):
@@ -97,3 +98,23 @@ def test_a_guest_who_logs_out_is_deleted_with_its_data(demo_rt):
     with demo_rt.read() as s:
         assert users.get_by_username(s, username=username) is None
         assert users.guests_alive(s) == 0
+
+
+def test_a_stale_log_out_in_another_tab_deletes_nobody_else(demo_rt):
+    """Tab 2 still shows a guest's Log out after tab 1 logged it out; SQLite gives the next
+    visitor's guest the same id. Tab 2's click must end nothing but its own (gone) session."""
+    tab1 = button(gate_app(), TRY).click().run()
+    tab2 = gate_app()
+    tab2.session_state[TOKEN_KEY] = tab1.session_state[TOKEN_KEY]  # the cookie, adopted
+    tab2.session_state[USER_KEY] = tab1.session_state[USER_KEY]
+    tab2.run()
+    assert any(b.label == "Log out" for b in tab2.sidebar.button)
+    first_id = tab1.session_state[USER_KEY]
+    button(tab1, "Log out").click().run()
+    visitor = button(gate_app(), TRY).click().run()
+    assert visitor.session_state[USER_KEY] == first_id  # the id came back
+    home = next(m for m in messages(visitor)["markdown"] if m.startswith("HOME"))
+    button(tab2, "Log out").click().run()
+    with demo_rt.read() as s:
+        survivor = users.get_by_username(s, username=home.split()[1])
+        assert survivor is not None and survivor.id == first_id
